@@ -1,0 +1,1 @@
+"""Driver side of corpusbeam: options, config loading, graph construction and running."""

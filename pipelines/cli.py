@@ -1,0 +1,96 @@
+"""The `corpusbeam` command: `run` a corpus job, or print the `lsh` parameters of a threshold."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+__all__ = ["main"]
+
+logger = logging.getLogger(__name__)
+
+_RUN_EPILOG = """\
+Any Beam pipeline option may follow, e.g. --runner=FnApiRunner --direct_running_mode=multi_processing
+--direct_num_workers=2, or a cluster runner's options with --setup_file=./setup.py. The profile's
+`beam:` section gives defaults that these override. Without a runner, FnApiRunner is used: it runs
+locally and never touches the network.
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="corpusbeam",
+        description="Raw text shards -> clean, near-deduplicated Parquet corpus (Apache Beam).",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser(
+        "run", help="run a corpus job", epilog=_RUN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    run.add_argument("--config", help="YAML run profile, e.g. configs/local.yaml")
+    run.add_argument("--input", action="append", required=True, metavar="PATTERN",
+                     help="input files (.jsonl[.gz|.zst], .txt); repeatable; any Beam FileSystems scheme")
+    run.add_argument("--output", required=True, metavar="DIR", help="output directory")
+    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                     help="override one config key, e.g. --set dedup.threshold=0.8; repeatable")
+    run.add_argument("--overwrite", action="store_true", help="replace the run already in DIR")
+    lsh = sub.add_parser("lsh", help="print LSH bands x rows and the candidate probability curve")
+    lsh.add_argument("--threshold", type=float, default=0.8)
+    lsh.add_argument("--num-perm", type=int, default=128)
+    lsh.add_argument("--containment", type=float, default=0.0)
+    return parser
+
+
+def _print_lsh(args: argparse.Namespace) -> None:
+    from transforms.config import DedupConfig
+    from transforms.dedup import resolve_lsh
+    from transforms.minhash import candidate_probability
+    from transforms.near_duplicates import candidate_threshold
+
+    config = DedupConfig(threshold=args.threshold, num_perm=args.num_perm, containment=args.containment)
+    bands, rows = resolve_lsh(config)
+    print(f"threshold {config.threshold}  num_perm {config.num_perm}  candidates sought down to J={candidate_threshold(config):.3f}")
+    print(f"bands x rows: {bands} x {rows}  ({bands * rows} of {config.num_perm} permutations)")
+    print("Jaccard  P(candidate)")
+    for j in (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0):
+        print(f"  {j:.2f}    {float(candidate_probability(j, bands, rows)):.4f}")
+
+
+def _print_run(stats: dict, output: str) -> None:
+    print(f"input records   {stats['input_records']:>10,}  from {stats['input_files']} files")
+    print(f"documents       {stats['documents']:>10,}  ({stats['unique_documents']:,} unique, {stats['duplicates']:,} duplicates in {stats['clusters']:,} clusters)")
+    print(f"rejected        {stats['rejected']:>10,}  {stats['rejected_by_reason']}")
+    print(f"wall time       {stats['run']['wall_seconds']:>10.1f} s  ({stats['run']['runner']})")
+    print(f"Parquet written under {output.rstrip('/')}/ (documents/, rejected/, clusters/, stats.json)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = _parser()
+    args, beam_args = parser.parse_known_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.command == "lsh":
+        if beam_args:
+            parser.error(f"unrecognised arguments: {' '.join(beam_args)}")
+        _print_lsh(args)
+        return 0
+    from pipelines.options import RunnerRefused
+    from pipelines.run import RunError, run
+    from transforms.config import ConfigError
+
+    run_argv = [a for a in argv if a != "--debug"]
+    run_argv = run_argv[run_argv.index("run") + 1 :]
+    try:
+        stats = run(run_argv)
+    except (ConfigError, RunError, RunnerRefused) as err:
+        if args.debug:
+            raise
+        print(f"corpusbeam: error: {err}", file=sys.stderr)
+        return 2
+    _print_run(stats, args.output)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

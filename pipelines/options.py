@@ -1,0 +1,60 @@
+"""Pipeline options: the corpusbeam flags next to Beam's own, and the profile's default Beam options."""
+
+from __future__ import annotations
+
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+__all__ = ["CorpusOptions", "beam_flags", "effective_runner", "DEFAULT_RUNNER", "RunnerRefused"]
+
+# The FnApiRunner runs the graph in this process (or in worker processes with
+# --direct_running_mode=multi_processing) and, unlike DirectRunner, never tries to download the
+# Prism runner binary first.
+DEFAULT_RUNNER = "FnApiRunner"
+
+_REFUSED_RUNNERS = {
+    "daskrunner": (
+        "DaskRunner is refused: in Beam 2.77 it silently loses data (multi-output ParDo and Partition "
+        "send every element to every branch, finish_bundle outputs and file sinks are dropped, so "
+        "WriteToParquet writes 0 rows). Use FnApiRunner locally or a cluster runner (Flink, Spark, Dataflow)."
+    ),
+}
+
+
+class RunnerRefused(ValueError):
+    """The requested runner is known to lose data or cannot run this pipeline."""
+
+
+class CorpusOptions(PipelineOptions):
+    """Flags of `corpusbeam run`; Beam's own flags (--runner, --setup_file, ...) pass through."""
+
+    @classmethod
+    def _add_argparse_args(cls, parser) -> None:
+        parser.add_argument("--config", help="YAML run profile (see configs/)")
+        parser.add_argument("--input", action="append", default=[], help="input file pattern; repeatable")
+        parser.add_argument("--output", help="output directory")
+        parser.add_argument("--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE")
+        parser.add_argument("--overwrite", action="store_true", default=False)
+
+
+def beam_flags(profile: dict[str, object]) -> list[str]:
+    """The profile's `beam:` mapping as command-line flags (lists repeat their flag)."""
+    flags = []
+    for key, value in profile.items():
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            if isinstance(item, bool):
+                if item:
+                    flags.append(f"--{key}")
+            else:
+                flags.append(f"--{key}={item}")
+    return flags
+
+
+def effective_runner(options: PipelineOptions) -> str:
+    """The runner name, defaulting to the FnApiRunner; refuses runners that lose data."""
+    runner = options.view_as(StandardOptions).runner or DEFAULT_RUNNER
+    name = runner if isinstance(runner, str) else type(runner).__name__
+    reason = _REFUSED_RUNNERS.get(name.lower()) or _REFUSED_RUNNERS.get(f"{name.lower()}runner")
+    if reason:
+        raise RunnerRefused(reason)
+    return name

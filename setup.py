@@ -1,0 +1,40 @@
+"""corpusbeam: raw text shards -> clean, near-deduplicated Parquet corpus (Apache Beam).
+
+Runtime dependencies are pinned here because the same file ships the worker code to
+cluster runners (`--setup_file ./setup.py`): workers must resolve the exact versions
+the driver was tested with (datasketch 2.0 changed its permutation scheme, for one).
+"""
+
+from setuptools import find_packages, setup
+
+INSTALL_REQUIRES = [
+    "apache-beam==2.77.0",
+    "pyarrow==25.0.1",
+    "numpy>=2.0,<2.5",
+    "datasketch==2.0.0",
+    "xxhash==4.1.0",
+    "zstandard==0.25.0",
+    "ftfy==6.3.1",
+    "PyYAML==6.0.3",
+]
+
+EXTRAS = {
+    "test": [
+        "pytest==9.2.0",
+        "pytest-timeout==2.4.0",
+        "hypothesis==6.170.15",
+        "ruff==0.17.6",
+    ],
+    "bench": ["scipy==1.17.1"],
+}
+
+setup(
+    name="corpusbeam",
+    version="0.1.0",
+    description="Apache Beam pipeline: raw text shards to a clean, near-deduplicated Parquet corpus",
+    python_requires=">=3.10",
+    packages=find_packages(include=["pipelines", "pipelines.*", "transforms", "transforms.*"]),
+    install_requires=INSTALL_REQUIRES,
+    extras_require=EXTRAS,
+    entry_points={"console_scripts": ["corpusbeam=pipelines.cli:main"]},
+)

@@ -1,0 +1,185 @@
+"""Run configuration: typed dataclasses loaded from a YAML profile plus `--set KEY=VALUE` overrides.
+
+Everything is validated on the driver before a pipeline is built, so a typo or a bad value fails
+at once with a message that names the key, instead of hours later on a worker.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = [
+    "ConfigError",
+    "ReadConfig",
+    "CleanConfig",
+    "DedupConfig",
+    "OutputConfig",
+    "RunConfig",
+    "load_config",
+    "parse_override",
+]
+
+
+class ConfigError(ValueError):
+    """A configuration key is unknown or its value is not acceptable."""
+
+
+def _require(ok: bool, key: str, message: str) -> None:
+    if not ok:
+        raise ConfigError(f"config key '{key}': {message}")
+
+
+@dataclass(frozen=True)
+class ReadConfig:
+    max_doc_bytes: int = 10_000_000  # a larger record is rejected as `too_large`, never parsed
+
+    def __post_init__(self) -> None:
+        _require(self.max_doc_bytes > 0, "read.max_doc_bytes", "must be > 0")
+
+
+@dataclass(frozen=True)
+class CleanConfig:
+    enabled: bool = True  # false: text passes through unchanged (already clean corpora, dedup benchmarks)
+    fix_unicode: bool = True  # ftfy repair of mojibake and broken escapes
+    boilerplate_lines: bool = True  # drop navigation/cookie/newsletter/"Read more" lines
+    parse_header: bool = True  # leading `date 2025-03-13` / `url ...` / `title ...` lines become fields
+    min_words: int = 1  # fewer words after cleaning: rejected as `too_short`
+
+    def __post_init__(self) -> None:
+        _require(self.min_words >= 0, "clean.min_words", "must be >= 0")
+
+
+KEEP_POLICIES = ("longest", "min_id")
+VERIFY_MODES = ("exact", "estimate")
+
+
+@dataclass(frozen=True)
+class DedupConfig:
+    enabled: bool = True
+    exact: bool = True  # group identical normalised texts before MinHash
+    threshold: float = 0.8  # Jaccard of word n-gram sets at or above which two documents are near-duplicates
+    num_perm: int = 128
+    ngram: int = 5
+    seed: int = 1
+    bands: int = 0  # 0: chosen from threshold and num_perm (see `corpusbeam lsh`)
+    rows: int = 0
+    containment: float = 0.0  # >0: a document this much contained in a longer one joins it; 0 disables
+    verify: str = "exact"  # pairwise similarity inside candidate components: exact shingle sets or signatures
+    keep: str = "longest"  # which member of a cluster is its representative
+    split_penalty: float = 1.0  # cost of a dissimilar pair kept together, relative to a similar pair apart
+    cc_rounds: int = 10  # large-star/small-star rounds unrolled in the graph; a check fails the run if short
+    max_pairwise: int = 2000  # larger candidate components are split greedily against representatives
+
+    def __post_init__(self) -> None:
+        _require(0.0 < self.threshold <= 1.0, "dedup.threshold", "must be in (0, 1]")
+        _require(self.num_perm >= 8, "dedup.num_perm", "must be >= 8")
+        _require(self.ngram >= 1, "dedup.ngram", "must be >= 1")
+        _require(0.0 <= self.containment <= 1.0, "dedup.containment", "must be in [0, 1] (0 disables it)")
+        _require(self.verify in VERIFY_MODES, "dedup.verify", f"must be one of {', '.join(VERIFY_MODES)}")
+        _require(self.keep in KEEP_POLICIES, "dedup.keep", f"must be one of {', '.join(KEEP_POLICIES)}")
+        _require(self.bands >= 0 and self.rows >= 0, "dedup.bands", "bands and rows must be >= 0")
+        _require((self.bands == 0) == (self.rows == 0), "dedup.bands", "set both bands and rows, or neither")
+        _require(self.bands * self.rows <= self.num_perm, "dedup.bands", "bands * rows must be <= num_perm")
+        _require(self.split_penalty > 0 and math.isfinite(self.split_penalty), "dedup.split_penalty", "must be > 0")
+        _require(1 <= self.cc_rounds <= 64, "dedup.cc_rounds", "must be in [1, 64]")
+        _require(self.max_pairwise >= 2, "dedup.max_pairwise", "must be >= 2")
+
+
+CODECS = ("zstd", "snappy", "gzip", "none")
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    codec: str = "zstd"
+    num_shards: int = 0  # 0: the runner decides
+    row_group_mb: int = 64
+
+    def __post_init__(self) -> None:
+        _require(self.codec in CODECS, "output.codec", f"must be one of {', '.join(CODECS)}")
+        _require(self.num_shards >= 0, "output.num_shards", "must be >= 0")
+        _require(self.row_group_mb >= 1, "output.row_group_mb", "must be >= 1")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    read: ReadConfig = field(default_factory=ReadConfig)
+    clean: CleanConfig = field(default_factory=CleanConfig)
+    dedup: DedupConfig = field(default_factory=DedupConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+    # Default Beam pipeline options of this profile (e.g. runner); the command line overrides them.
+    beam: dict[str, Any] = field(default_factory=dict)
+
+
+_SECTIONS = {f.name: f for f in dataclasses.fields(RunConfig)}
+
+
+def _coerce(key: str, value: Any, default: Any) -> Any:
+    """Check `value` against the type of the field's default; ints are accepted for floats."""
+    if isinstance(default, bool):
+        _require(isinstance(value, bool), key, f"expected true or false, got {value!r}")
+    elif isinstance(default, int):
+        _require(isinstance(value, int) and not isinstance(value, bool), key, f"expected an integer, got {value!r}")
+    elif isinstance(default, float):
+        _require(isinstance(value, (int, float)) and not isinstance(value, bool), key, f"expected a number, got {value!r}")
+        value = float(value)
+    elif isinstance(default, str):
+        _require(isinstance(value, str), key, f"expected a string, got {value!r}")
+    return value
+
+
+def _build_section(name: str, values: Any) -> Any:
+    cls = _SECTIONS[name].default_factory  # type: ignore[misc]
+    if name == "beam":
+        _require(isinstance(values, dict), name, "expected a mapping of Beam pipeline options")
+        for k, v in values.items():
+            _require(isinstance(v, (str, int, float, bool, list)), f"beam.{k}", f"unsupported value {v!r}")
+        return dict(values)
+    _require(isinstance(values, dict), name, "expected a mapping")
+    defaults = cls()
+    known = {f.name for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for key, value in values.items():
+        _require(key in known, f"{name}.{key}", f"unknown key; known keys of '{name}': {', '.join(sorted(known))}")
+        kwargs[key] = _coerce(f"{name}.{key}", value, getattr(defaults, key))
+    return cls(**kwargs)
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Parse `section.key=value`; the value is read as YAML so `0.8`, `false` and `exact` all work."""
+    key, sep, raw = text.partition("=")
+    if not sep or "." not in key:
+        raise ConfigError(f"--set expects SECTION.KEY=VALUE, got {text!r}")
+    return key.strip(), yaml.safe_load(raw) if raw.strip() else ""
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
+    """Load a YAML profile (safe loader only) and apply `--set` overrides, validating every key."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as err:
+            raise ConfigError(f"cannot read config file {str(path)!r}: {err.strerror}") from err
+        try:
+            loaded = yaml.safe_load(text)
+        except yaml.YAMLError as err:
+            raise ConfigError(f"config file {str(path)!r} is not valid YAML: {err}") from err
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"config file {str(path)!r} must hold a mapping of sections")
+        data = {k: dict(v) if isinstance(v, dict) else v for k, v in (loaded or {}).items()}
+    for text in overrides:
+        key, value = parse_override(text)
+        section, _, name = key.partition(".")
+        _require(section in _SECTIONS, key, f"unknown section; known sections: {', '.join(_SECTIONS)}")
+        if not isinstance(data.get(section), dict):
+            data[section] = {}
+        data[section][name] = value
+    for section in data:
+        _require(section in _SECTIONS, section, f"unknown section; known sections: {', '.join(_SECTIONS)}")
+    return RunConfig(**{name: _build_section(name, values) for name, values in data.items()})

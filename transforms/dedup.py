@@ -1,0 +1,243 @@
+"""Beam composites of the dedup stage: exact groups, MinHash LSH buckets, connected components,
+and the split of each candidate component into verified clusters.
+
+Graph (shuffle keys are plain ints; values are small except in the final join):
+
+    docs --ExactKey/BandKeys--> (band_key, node) --GroupBuckets--> star edges (node, bucket_min)
+    edges --ConnectedComponents (large-star / small-star rounds)--> (node, component)
+    {docs: (node, Document), component: (node, component)} --JoinComponents (CoGroupByKey)-->
+        node without component -> finished cluster of its exact copies
+        node with component    -> (component, Unit) --GroupComponents--> split_component
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+
+import apache_beam as beam
+
+from transforms.clustering import bucket_star_edges, large_star, small_star, star_check
+from transforms.config import DedupConfig
+from transforms.metrics import get_counter_inc_fn
+from transforms.minhash import MinHasher, band_keys, lsh_parameters
+from transforms.near_duplicates import Unit, candidate_threshold, exact_key, finalize_cluster, group_exact, split_component
+from transforms.records import Document
+
+__all__ = ["DeduplicateDocuments", "ConnectedComponents", "CLUSTERS_TAG", "resolve_lsh"]
+
+logger = logging.getLogger(__name__)
+
+CLUSTERS_TAG = "clusters"
+
+
+def resolve_lsh(config: DedupConfig) -> tuple[int, int]:
+    """Bands x rows of a run: from the config, or chosen for the candidate threshold."""
+    if config.bands:
+        return config.bands, config.rows
+    return lsh_parameters(candidate_threshold(config), config.num_perm)
+
+
+class _BandKeysFn(beam.DoFn):
+    """Document -> (band_key, node_key) for every band of its MinHash signature."""
+
+    def __init__(self, config: DedupConfig, bands: int, rows: int) -> None:
+        self._config = config
+        self._bands = bands
+        self._rows = rows
+
+    def setup(self) -> None:
+        self._hasher = MinHasher(self._config.num_perm, self._config.ngram, self._config.seed)
+        self._inc = get_counter_inc_fn()
+
+    def process(self, element: tuple[int, Document]) -> Iterator[tuple[int, int]]:
+        node, doc = element
+        shingles = self._hasher.shingle_hashes(doc.text)
+        if shingles.size == 0:
+            self._inc("dedup:no-shingles")
+            return
+        for key in band_keys(self._hasher.signature(shingles), self._bands, self._rows):
+            yield key, node
+
+
+def _bucket_edges(element: tuple[int, Iterable[int]]) -> list[tuple[int, int]]:
+    _, nodes = element
+    return bucket_star_edges(nodes)
+
+
+def _both_directions(edge: tuple[int, int]) -> Iterator[tuple[int, int]]:
+    yield edge
+    yield edge[1], edge[0]
+
+
+def _to_larger(edge: tuple[int, int]) -> tuple[int, int]:
+    a, b = edge
+    return (a, b) if a > b else (b, a)
+
+
+def _large_star(element: tuple[int, Iterable[int]]) -> list[tuple[int, int]]:
+    return large_star(element[0], element[1])
+
+
+def _small_star(element: tuple[int, Iterable[int]]) -> list[tuple[int, int]]:
+    return small_star(element[0], element[1])
+
+
+def _parent_and_child(edge: tuple[int, int]) -> Iterator[tuple[int, tuple[str, int]]]:
+    child, parent = edge
+    yield child, ("parent", parent)
+    yield parent, ("child", child)
+
+
+class _AssignComponentFn(beam.DoFn):
+    """Checks convergence at one node and emits (node, component root)."""
+
+    def __init__(self, rounds: int) -> None:
+        self._rounds = rounds
+
+    def process(self, element: tuple[int, Iterable[tuple[str, int]]]) -> Iterator[tuple[int, int]]:
+        node, links = element
+        parents = [v for tag, v in links if tag == "parent"]
+        children = [v for tag, v in links if tag == "child"]
+        if not star_check(node, parents, children):
+            raise RuntimeError(
+                f"connected components did not converge in dedup.cc_rounds={self._rounds} rounds "
+                f"(node {node}); rerun with a larger dedup.cc_rounds"
+            )
+        yield node, parents[0] if parents else node
+
+
+class ConnectedComponents(beam.PTransform):
+    """Undirected edges (a, b) -> (node, component) for every node on an edge.
+
+    The component id is the smallest node key of the component, so it does not depend on the
+    runner, the worker count or the input order. Rounds are unrolled in the graph (Beam batch
+    graphs are static); the last stage checks that the result is a star forest and fails the run
+    otherwise, so a too-small `rounds` can never pass silently.
+    """
+
+    def __init__(self, rounds: int) -> None:
+        super().__init__()
+        self._rounds = rounds
+
+    def expand(self, edges: beam.PCollection) -> beam.PCollection:
+        for i in range(self._rounds):
+            edges = (
+                edges
+                | f"LargeStarEdges{i}" >> beam.FlatMap(_both_directions)
+                | f"LargeStarGroup{i}" >> beam.GroupByKey()
+                | f"LargeStar{i}" >> beam.FlatMap(_large_star)
+                | f"SmallStarEdges{i}" >> beam.Map(_to_larger)
+                | f"SmallStarGroup{i}" >> beam.GroupByKey()
+                | f"SmallStar{i}" >> beam.FlatMap(_small_star)
+            )
+        return (
+            edges
+            | "StarLinks" >> beam.FlatMap(_parent_and_child)
+            | "GroupStarLinks" >> beam.GroupByKey()
+            | "CheckAndAssign" >> beam.ParDo(_AssignComponentFn(self._rounds))
+        )
+
+
+class _ResolveNodeFn(beam.DoFn):
+    """Joined node -> finished Documents (no component) or (component, Unit) for the split."""
+
+    def __init__(self, keep: str) -> None:
+        self._keep = keep
+
+    def setup(self) -> None:
+        self._inc = get_counter_inc_fn()
+
+    def process(self, element: tuple[int, dict[str, list]]) -> Iterator[object]:
+        _, joined = element
+        docs = list(joined["docs"])
+        if not docs:
+            return
+        unit = group_exact(docs, self._keep)
+        if unit.copies:
+            self._inc("dedup:exact-duplicates", len(unit.copies))
+        components = list(joined["component"])
+        if components:
+            yield beam.pvalue.TaggedOutput("in_component", (components[0], unit))
+            return
+        yield from _emit_cluster([(unit, 1.0)])
+
+
+def _emit_cluster(members: list[tuple[Unit, float]]) -> Iterator[object]:
+    docs, row = finalize_cluster(members)
+    yield from docs
+    if row is not None:
+        yield beam.pvalue.TaggedOutput(CLUSTERS_TAG, row)
+
+
+class _SplitComponentFn(beam.DoFn):
+    """(component, Units) -> finished Documents of its verified clusters, and cluster rows."""
+
+    def __init__(self, config: DedupConfig) -> None:
+        self._config = config
+
+    def setup(self) -> None:
+        self._hasher = MinHasher(self._config.num_perm, self._config.ngram, self._config.seed)
+        self._inc = get_counter_inc_fn()
+
+    def process(self, element: tuple[int, Iterable[Unit]]) -> Iterator[object]:
+        _, units = element
+        clusters = split_component(list(units), self._hasher, self._config)
+        self._inc("dedup:candidate-components")
+        for members in clusters:
+            if len(members) > 1:
+                self._inc("dedup:near-duplicate-clusters")
+            yield from _emit_cluster(members)
+
+
+class _SingletonFn(beam.DoFn):
+    """Dedup disabled: every document is its own cluster."""
+
+    def process(self, doc: Document) -> Iterator[Document]:
+        yield doc.replace(cluster_id=doc.doc_key, cluster_size=1)
+
+
+class DeduplicateDocuments(beam.PTransform):
+    """Documents -> the same Documents with cluster fields set (main) and `clusters` rows.
+
+    Every input document comes out exactly once; duplicates are marked, never dropped here, so
+    the output keeps all of them and a user filters on `is_duplicate`.
+    """
+
+    def __init__(self, config: DedupConfig) -> None:
+        super().__init__()
+        self._config = config
+
+    def expand(self, docs: beam.PCollection) -> beam.pvalue.DoOutputsTuple | dict:
+        config = self._config
+        if not config.enabled:
+            singles = docs | "NoDedup" >> beam.ParDo(_SingletonFn())
+            empty = docs.pipeline | "NoClusters" >> beam.Create([])
+            return {"documents": singles, CLUSTERS_TAG: empty}
+        bands, rows = resolve_lsh(config)
+        logger.info("LSH: %d bands x %d rows for threshold %.3f", bands, rows, candidate_threshold(config))
+        if config.exact:
+            keyed = docs | "ExactKey" >> beam.Map(lambda d: (exact_key(d.text), d))
+        else:
+            keyed = docs | "DocKey" >> beam.Map(lambda d: (d.doc_key, d))
+        components = (
+            keyed
+            | "BandKeys" >> beam.ParDo(_BandKeysFn(config, bands, rows))
+            | "GroupBuckets" >> beam.GroupByKey()
+            | "BucketEdges" >> beam.FlatMap(_bucket_edges)
+            | "ConnectedComponents" >> ConnectedComponents(config.cc_rounds)
+        )
+        # Shape after the join: (node, {"docs": [Document, ...], "component": [component] or []}).
+        resolved = (
+            {"docs": keyed, "component": components}
+            | "JoinComponents" >> beam.CoGroupByKey()
+            | "ResolveNodes" >> beam.ParDo(_ResolveNodeFn(config.keep)).with_outputs("in_component", CLUSTERS_TAG, main="documents")
+        )
+        split = (
+            resolved.in_component
+            | "GroupComponents" >> beam.GroupByKey()
+            | "SplitComponents" >> beam.ParDo(_SplitComponentFn(config)).with_outputs(CLUSTERS_TAG, main="documents")
+        )
+        documents = (resolved.documents, split.documents) | "AllDocuments" >> beam.Flatten()
+        clusters = (resolved[CLUSTERS_TAG], split[CLUSTERS_TAG]) | "AllClusters" >> beam.Flatten()
+        return {"documents": documents, CLUSTERS_TAG: clusters}

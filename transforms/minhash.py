@@ -1,0 +1,186 @@
+"""Word n-gram shingles, MinHash signatures and LSH band keys, vectorised with numpy.
+
+Signatures are datasketch's: the permutations come from `datasketch.MinHash(num_perm, seed)`
+(scheme `affine32`) and each shingle's 32-bit hash goes through the same fmix32 + affine map, so
+`MinHash(..., hashfunc=...)` over the same shingle hashes gives identical hash values (a test
+checks this). What we do instead of datasketch's per-shingle Python loop is hash tokens once
+(with a cache) and combine them into n-gram hashes and signatures as whole arrays.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import xxhash
+from datasketch import MinHash
+
+__all__ = [
+    "MinHasher",
+    "tokenize",
+    "optimal_bands_rows",
+    "candidate_probability",
+    "estimated_jaccard",
+    "exact_jaccard",
+    "containment_from_jaccard",
+    "band_keys",
+    "lsh_parameters",
+]
+
+_TOKEN_RE = re.compile(r"\w+")
+_U64 = np.uint64
+_FMIX64 = (_U64(33), _U64(0xFF51AFD7ED558CCD), _U64(33), _U64(0xC4CEB9FE1A85EC53), _U64(33))
+_FMIX32 = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35), np.uint32(16))
+_MAX32 = np.uint32(0xFFFFFFFF)
+_CHUNK = 4096  # shingles per permutation block: bounds memory at num_perm * _CHUNK * 4 bytes
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased `\\w+` tokens: the same tokens the near-duplicate benchmark's Jaccard uses."""
+    return _TOKEN_RE.findall(text.lower())
+
+
+def _fmix(values: np.ndarray, constants: tuple) -> np.ndarray:
+    s1, m1, s2, m2, s3 = constants
+    values = values ^ (values >> s1)
+    values = values * m1
+    values = values ^ (values >> s2)
+    values = values * m2
+    return values ^ (values >> s3)
+
+
+@dataclass
+class MinHasher:
+    """Shingling and signatures for one (num_perm, ngram, seed); build once per worker in `setup()`."""
+
+    num_perm: int
+    ngram: int
+    seed: int
+    token_cache_size: int = 1 << 20
+
+    def __post_init__(self) -> None:
+        perms = MinHash(num_perm=self.num_perm, seed=self.seed).permutations  # scheme affine32
+        self._a = perms[0].astype(np.uint32)[:, None]
+        self._b = perms[1].astype(np.uint32)[:, None]
+        rng = np.random.RandomState(self.seed)
+        # One odd multiplier per position in the n-gram makes the n-gram hash order-sensitive.
+        self._positions = (rng.randint(0, 1 << 62, self.ngram, dtype=np.uint64) * _U64(2) + _U64(1)).astype(np.uint64)
+        self._token_seed = self.seed & 0xFFFFFFFFFFFFFFFF
+        self._cache: dict[str, int] = {}
+
+    def _token_hashes(self, tokens: list[str]) -> np.ndarray:
+        cache = self._cache
+        out = np.empty(len(tokens), dtype=np.uint64)
+        for i, token in enumerate(tokens):
+            value = cache.get(token)
+            if value is None:
+                value = xxhash.xxh3_64_intdigest(token.encode("utf-8"), self._token_seed)
+                if len(cache) < self.token_cache_size:
+                    cache[token] = value
+            out[i] = value
+        return out
+
+    def shingle_hashes(self, text: str) -> np.ndarray:
+        """Sorted unique 64-bit hashes of the text's word n-grams (the whole text if it is shorter)."""
+        tokens = tokenize(text)
+        if not tokens:
+            return np.empty(0, dtype=np.uint64)
+        hashes = self._token_hashes(tokens)
+        n = min(self.ngram, len(hashes))
+        width = len(hashes) - n + 1
+        combined = hashes[:width] * self._positions[0]
+        for j in range(1, n):
+            combined += hashes[j : j + width] * self._positions[j]
+        return np.unique(_fmix(combined, _FMIX64))
+
+    def signature(self, shingles: np.ndarray) -> np.ndarray:
+        """uint32[num_perm] MinHash of a shingle-hash set; all-max for the empty set, as datasketch."""
+        values = np.full(self.num_perm, _MAX32, dtype=np.uint32)
+        if shingles.size == 0:
+            return values
+        low = _fmix((shingles & _U64(0xFFFFFFFF)).astype(np.uint32), _FMIX32)
+        for start in range(0, low.size, _CHUNK):
+            block = low[None, start : start + _CHUNK]
+            np.minimum(values, (self._a * block + self._b).min(axis=1), out=values)
+        return values
+
+    @staticmethod
+    def datasketch_input(shingles: np.ndarray) -> list[int]:
+        """The 32-bit values to feed `datasketch.MinHash(hashfunc=int)` to get `signature()`."""
+        return [int(v) for v in (shingles & _U64(0xFFFFFFFF))]
+
+
+def band_keys(signature: np.ndarray, bands: int, rows: int) -> list[int]:
+    """One signed 64-bit key per band; the band index seeds the hash so bands never share keys."""
+    data = signature.tobytes()
+    width = rows * signature.itemsize
+    return [xxhash.xxh3_64_intdigest(data[i * width : (i + 1) * width], i) - (1 << 63) for i in range(bands)]
+
+
+def candidate_probability(similarity: float | np.ndarray, bands: int, rows: int) -> float | np.ndarray:
+    """Probability that two documents of this Jaccard share at least one band (the LSH S-curve)."""
+    return 1.0 - (1.0 - np.power(similarity, rows)) ** bands
+
+
+def _area(lo: float, hi: float, fn) -> float:
+    xs = np.linspace(lo, hi, 201)
+    ys = fn(xs)
+    return float(np.sum((ys[1:] + ys[:-1]) * np.diff(xs)) / 2.0)
+
+
+def optimal_bands_rows(threshold: float, num_perm: int, fp_weight: float = 0.5, fn_weight: float = 0.5) -> tuple[int, int]:
+    """Bands x rows minimising the weighted false-positive and false-negative areas of the S-curve.
+
+    The same objective as datasketch's private `lsh._optimal_param`, re-implemented so that we do
+    not depend on a private function.
+    """
+    best, best_cost = (1, num_perm), float("inf")
+    for bands in range(1, num_perm + 1):
+        for rows in range(1, num_perm // bands + 1):
+            fp = _area(0.0, threshold, lambda s: candidate_probability(s, bands, rows))
+            fn = _area(threshold, 1.0, lambda s: 1.0 - candidate_probability(s, bands, rows))
+            cost = fp_weight * fp + fn_weight * fn
+            if cost < best_cost:
+                best, best_cost = (bands, rows), cost
+    return best
+
+
+def estimated_jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.count_nonzero(a == b)) / float(a.size)
+
+
+def exact_jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """Jaccard of two sorted unique shingle-hash arrays."""
+    if a.size == 0 and b.size == 0:
+        return 1.0
+    inter = np.intersect1d(a, b, assume_unique=True).size
+    return inter / float(a.size + b.size - inter)
+
+
+def containment_from_jaccard(jaccard: float, size_a: int, size_b: int) -> float:
+    """|A ∩ B| / |A| implied by a Jaccard and the two set sizes."""
+    if size_a == 0:
+        return 0.0
+    inter = jaccard * (size_a + size_b) / (1.0 + jaccard)
+    return min(1.0, inter / size_a)
+
+
+def lsh_parameters(threshold: float, num_perm: int, target_recall: float = 0.99) -> tuple[int, int]:
+    """Bands x rows that make a pair at `threshold` a candidate with probability >= `target_recall`.
+
+    Candidates are verified afterwards, so a false positive costs a comparison while a false
+    negative is a duplicate lost for good; among the choices that reach the target we take the one
+    with the fewest false candidates below the threshold (most rows, then fewest bands). When no
+    choice reaches it, fall back to the FN-weighted optimum of `optimal_bands_rows`.
+    """
+    best: tuple[int, int] | None = None
+    best_fp = float("inf")
+    for rows in range(1, num_perm + 1):
+        bands = next((b for b in range(1, num_perm // rows + 1) if candidate_probability(threshold, b, rows) >= target_recall), None)
+        if bands is None:
+            continue
+        fp = _area(0.0, threshold, lambda s, b=bands, r=rows: candidate_probability(s, b, r))
+        if fp < best_fp:
+            best, best_fp = (bands, rows), fp
+    return best if best is not None else optimal_bands_rows(threshold, num_perm, 0.1, 0.9)

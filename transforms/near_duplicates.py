@@ -1,0 +1,172 @@
+"""Per-group decisions of the dedup stage, as pure functions over Documents.
+
+- `exact_key`: documents whose normalised texts are equal share one graph node.
+- `split_component`: the documents of one candidate component -> clusters of near-duplicates,
+  using exact shingle Jaccard (`dedup.verify: exact`) or the signature estimate.
+- `finalize_cluster`: cluster -> Documents with their cluster fields, and its `clusters/` row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import xxhash
+
+from transforms.clustering import correlation_clusters
+from transforms.config import DedupConfig
+from transforms.minhash import MinHasher, containment_from_jaccard, exact_jaccard
+from transforms.records import Document
+
+__all__ = ["Unit", "exact_key", "rank_key", "group_exact", "split_component", "finalize_cluster", "candidate_threshold"]
+
+# Exact Jaccard is computed only for pairs whose estimate is at most this far below the threshold
+# (4.5 standard deviations of the estimate at 128 permutations): the others cannot reach it.
+_EXACT_MARGIN = 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """A graph node: one representative text and its exact copies (equal normalised text)."""
+
+    doc: Document
+    copies: tuple[Document, ...] = ()
+
+    @property
+    def size(self) -> int:
+        return 1 + len(self.copies)
+
+
+def exact_key(text: str) -> int:
+    """Signed 64-bit hash of the case-folded, whitespace-collapsed text: the node key in the graph."""
+    value = xxhash.xxh3_64_intdigest(" ".join(text.casefold().split()).encode("utf-8"))
+    return value - (1 << 63)
+
+
+def rank_key(doc: Document, keep: str) -> tuple:
+    """Sort key of a document as a representative: smallest is kept. Ties end on the unique doc_key."""
+    if keep == "longest":
+        return (-doc.n_words, -len(doc.text), doc.id, doc.doc_key)
+    return (doc.id, doc.doc_key)
+
+
+def group_exact(docs: Sequence[Document], keep: str) -> Unit:
+    """Documents with one exact key -> a Unit whose representative is the best by `keep`."""
+    ordered = sorted(docs, key=lambda d: rank_key(d, keep))
+    return Unit(ordered[0], tuple(ordered[1:]))
+
+
+def candidate_threshold(config: DedupConfig) -> float:
+    """The Jaccard LSH must catch: the threshold, or lower when containment can also join a pair.
+
+    A copy that keeps a fraction c of a longer document has Jaccard about c; we seek candidates
+    down to threshold * containment (0.72 for 0.8 and 0.9).
+    """
+    if config.containment > 0:
+        return min(config.threshold, config.threshold * config.containment)
+    return config.threshold
+
+
+def _similarities(units: Sequence[Unit], hasher: MinHasher, config: DedupConfig) -> tuple[np.ndarray, np.ndarray]:
+    """k x k Jaccard (exact or estimated) and containment (row in column) matrices."""
+    shingles = [hasher.shingle_hashes(u.doc.text) for u in units]
+    sigs = np.stack([hasher.signature(s) for s in shingles])
+    sizes = np.array([s.size for s in shingles], dtype=np.float64)
+    k = len(units)
+    jaccard = np.eye(k)
+    for i in range(k - 1):
+        jaccard[i, i + 1 :] = (sigs[i + 1 :] == sigs[i]).mean(axis=1)
+    if config.verify == "exact":
+        floor = candidate_threshold(config) - _EXACT_MARGIN
+        for i, j in zip(*np.nonzero(np.triu(jaccard, 1) >= floor)):
+            jaccard[i, j] = exact_jaccard(shingles[i], shingles[j])
+    jaccard = np.triu(jaccard, 1) + np.triu(jaccard, 1).T + np.eye(k)
+    inter = jaccard * (sizes[:, None] + sizes[None, :]) / (1.0 + jaccard)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        contained = np.where(sizes[:, None] > 0, np.minimum(1.0, inter / sizes[:, None]), 0.0)
+    return jaccard, contained
+
+
+def _similar(jaccard: np.ndarray, contained: np.ndarray, config: DedupConfig) -> np.ndarray:
+    similar = jaccard >= config.threshold
+    if config.containment > 0:
+        # The shorter side must be contained in the longer: take the larger of the two directions.
+        similar |= np.maximum(contained, contained.T) >= config.containment
+    return similar
+
+
+def split_component(units: Sequence[Unit], hasher: MinHasher, config: DedupConfig) -> list[list[tuple[Unit, float]]]:
+    """One candidate component -> clusters, each a list of (unit, Jaccard to its representative).
+
+    Up to `dedup.max_pairwise` units every pair is compared and the component is split by
+    correlation clustering; a larger one is split greedily: the best remaining unit takes every
+    remaining unit similar to it (signature estimates only, k x clusters comparisons).
+    """
+    units = sorted(units, key=lambda u: rank_key(u.doc, config.keep))
+    if len(units) > config.max_pairwise:
+        return _greedy_split(units, hasher, config)
+    jaccard, contained = _similarities(units, hasher, config)
+    priority = np.arange(len(units))
+    clusters = correlation_clusters(_similar(jaccard, contained, config), priority, config.split_penalty)
+    return [[(units[i], float(jaccard[members[0], i])) for i in members] for members in clusters]
+
+
+def _greedy_split(units: Sequence[Unit], hasher: MinHasher, config: DedupConfig) -> list[list[tuple[Unit, float]]]:
+    shingles = [hasher.shingle_hashes(u.doc.text) for u in units]
+    sigs = np.stack([hasher.signature(s) for s in shingles])
+    sizes = np.array([s.size for s in shingles])
+    remaining = np.ones(len(units), dtype=bool)
+    clusters = []
+    for leader in range(len(units)):
+        if not remaining[leader]:
+            continue
+        sims = (sigs == sigs[leader]).mean(axis=1)
+        similar = sims >= config.threshold
+        if config.containment > 0:
+            contained = np.array([containment_from_jaccard(s, n, sizes[leader]) for s, n in zip(sims, sizes)])
+            similar |= contained >= config.containment
+        members = np.flatnonzero(similar & remaining)
+        members = [leader] + [int(m) for m in members if m != leader]
+        remaining[members] = False
+        clusters.append([(units[m], 1.0 if m == leader else float(sims[m])) for m in members])
+    return clusters
+
+
+def finalize_cluster(members: Sequence[tuple[Unit, float]]) -> tuple[list[Document], dict[str, object] | None]:
+    """Set the cluster fields of every document of one cluster; its first unit is the representative.
+
+    Returns the documents and, for clusters of more than one document, the `clusters/` row.
+    """
+    rep = members[0][0].doc
+    size = sum(unit.size for unit, _ in members)
+    out = [rep.replace(cluster_id=rep.doc_key, cluster_size=size)]
+    similarities = [1.0]
+    for index, (unit, similarity) in enumerate(members):
+        # The representative's exact copies are identical to it; a member's copies are as close as it.
+        docs = unit.copies if index == 0 else (unit.doc, *unit.copies)
+        sim = 1.0 if index == 0 else similarity
+        for doc in docs:
+            out.append(
+                doc.replace(
+                    cluster_id=rep.doc_key,
+                    cluster_size=size,
+                    is_duplicate=True,
+                    duplicate_of=rep.id,
+                    duplicate_of_key=rep.doc_key,
+                    similarity=sim,
+                )
+            )
+            similarities.append(sim)
+    if size == 1:
+        return out, None
+    row = {
+        "cluster_id": rep.doc_key,
+        "representative_id": rep.id,
+        "size": size,
+        "member_ids": [d.id for d in out],
+        "member_keys": [d.doc_key for d in out],
+        "similarities": similarities,
+    }
+    return out, row
+

@@ -1,0 +1,151 @@
+"""The record types that flow through the graph and the one declared Parquet schema of each output.
+
+Every output column is declared here and only here; `README.md` documents the same columns.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+
+import pyarrow as pa
+import xxhash
+
+__all__ = [
+    "DOCUMENT_SCHEMA",
+    "REJECTED_SCHEMA",
+    "CLUSTER_SCHEMA",
+    "Document",
+    "Rejected",
+    "doc_key_for",
+    "document_row",
+    "rejected_row",
+]
+
+
+def doc_key_for(source: str, record: int) -> int:
+    """Stable signed 64-bit key of one input record, from where it was read.
+
+    Input ids may repeat across shards, so the key is derived from the location, which is
+    unique; it is the same on every runner and worker, unlike Python's salted `hash()`.
+    """
+    value = xxhash.xxh3_64_intdigest(f"{source}\x00{record}".encode())
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One input document; cleaning and dedup fill in fields with `dataclasses.replace`."""
+
+    doc_key: int
+    id: str
+    source: str
+    record: int
+    text: str
+    url: str | None = None
+    date: str | None = None  # ISO 8601 date, YYYY-MM-DD
+    title: str | None = None
+    lang: str | None = None
+    metadata: str | None = None  # JSON object of the input fields we have no column for
+    n_words: int = 0
+    cluster_id: int | None = None
+    cluster_size: int = 1
+    is_duplicate: bool = False
+    duplicate_of: str | None = None
+    duplicate_of_key: int | None = None
+    similarity: float | None = None
+
+    def replace(self, **changes: object) -> Document:
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """An input record that did not become a document, with the reason why."""
+
+    source: str
+    record: int
+    reason: str
+    text: str | None
+    id: str | None = None
+    detail: str | None = None
+
+
+DOCUMENT_SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("doc_key", pa.int64(), nullable=False),
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("record", pa.int64(), nullable=False),
+        pa.field("url", pa.string()),
+        pa.field("date", pa.date32()),
+        pa.field("title", pa.string()),
+        pa.field("lang", pa.string()),
+        pa.field("text", pa.string(), nullable=False),
+        pa.field("n_words", pa.int32(), nullable=False),
+        pa.field("metadata", pa.string()),
+        pa.field("cluster_id", pa.int64(), nullable=False),
+        pa.field("cluster_size", pa.int32(), nullable=False),
+        pa.field("is_duplicate", pa.bool_(), nullable=False),
+        pa.field("duplicate_of", pa.string()),
+        pa.field("duplicate_of_key", pa.int64()),
+        pa.field("similarity", pa.float32()),
+    ]
+)
+
+REJECTED_SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.string()),
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("record", pa.int64(), nullable=False),
+        pa.field("reason", pa.string(), nullable=False),
+        pa.field("detail", pa.string()),
+        pa.field("text", pa.string()),
+    ]
+)
+
+CLUSTER_SCHEMA = pa.schema(
+    [
+        pa.field("cluster_id", pa.int64(), nullable=False),
+        pa.field("representative_id", pa.string(), nullable=False),
+        pa.field("size", pa.int32(), nullable=False),
+        pa.field("member_ids", pa.list_(pa.string()), nullable=False),
+        pa.field("member_keys", pa.list_(pa.int64()), nullable=False),
+        pa.field("similarities", pa.list_(pa.float32()), nullable=False),
+    ]
+)
+
+
+def document_row(doc: Document) -> dict[str, object]:
+    """The Parquet row of a finished document (its cluster fields are set)."""
+    return {
+        "id": doc.id,
+        "doc_key": doc.doc_key,
+        "source": doc.source,
+        "record": doc.record,
+        "url": doc.url,
+        "date": dt.date.fromisoformat(doc.date) if doc.date else None,
+        "title": doc.title,
+        "lang": doc.lang,
+        "text": doc.text,
+        "n_words": doc.n_words,
+        "metadata": doc.metadata,
+        "cluster_id": doc.doc_key if doc.cluster_id is None else doc.cluster_id,
+        "cluster_size": doc.cluster_size,
+        "is_duplicate": doc.is_duplicate,
+        "duplicate_of": doc.duplicate_of,
+        "duplicate_of_key": doc.duplicate_of_key,
+        "similarity": doc.similarity,
+    }
+
+
+def rejected_row(rej: Rejected) -> dict[str, object]:
+    return {
+        "id": rej.id,
+        "source": rej.source,
+        "record": rej.record,
+        "reason": rej.reason,
+        "detail": rej.detail,
+        "text": rej.text,
+    }
