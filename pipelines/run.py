@@ -15,7 +15,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from pipelines.build import build_pipeline, output_paths
 from pipelines.options import DEFAULT_RUNNER, CorpusOptions, beam_flags, effective_runner
 from transforms.accounting import accounting_problems
-from transforms.config import ConfigError, RunConfig, load_config
+from transforms.config import RunConfig, load_config
 from transforms.dedup import resolve_lsh
 
 __all__ = ["RunError", "run", "prepare"]

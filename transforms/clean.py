@@ -12,6 +12,7 @@ import unicodedata
 from dataclasses import dataclass
 
 import ftfy
+from ftfy.badness import is_bad
 
 from transforms.config import CleanConfig
 from transforms.inputs import normalise_date
@@ -24,23 +25,42 @@ __all__ = ["CleanRules", "clean_document", "normalise_text", "count_words"]
 _CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200d\u2060\ufeff]")
 _HSPACE_RE = re.compile(r"[^\S\n]+")  # any whitespace but newline
 _BLANK_LINES_RE = re.compile(r"\n{3,}")
-_HEADER_RE = re.compile(r"(date|published|url|title)\b[ \t]*[:=]?[ \t]*(\S[^\n]*)", re.IGNORECASE)
+_LINE_EDGE_SPACE_RE = re.compile(r" ?\n ?")  # after runs of spaces became one space
+# `date 2025-03-13 09:15`, `url https://...`, `title: ...` at the very top of a record. A title
+# needs its colon (a headline may start with "Title"); a date must parse and a url must look like one.
+_HEADER_RE = re.compile(r"(date|published|url)\b[ \t]*[:=]?[ \t]*(\S[^\n]*)|(title)[ \t]*[:=][ \t]*(\S[^\n]*)", re.IGNORECASE)
+_URL_RE = re.compile(r"(https?://|www\.)\S+$", re.IGNORECASE)
 _HEADER_MAX_LINES = 6
 
-# Lines that are page furniture rather than text; only short lines (see `_BOILERPLATE_MAX_WORDS`)
-# are tested, so an article paragraph that mentions cookies is never dropped for it.
-_BOILERPLATE_PATTERNS = {
-    "cookie": r"\bcookies?\b.*\b(use|uses|using|accept|policy|consent|settings|preferences)\b"
-    r"|\b(accept|allow|reject)\b.*\bcookies?\b",
-    "read_more": r"^(read|see|view|show|load) (more|full|all|the full)\b|^continue reading\b|^click here\b",
-    "newsletter": r"\b(sign up|subscribe)\b.*\b(newsletter|updates|inbox|email)\b|\bnewsletter\b",
-    "share": r"^(share|tweet|pin|email|print)( (this|on|via) [\w ]+)?$|^share (this|on)\b",
-    "javascript": r"\b(enable|requires?|turn on)\b.*\bjavascript\b|\bjavascript\b.*\b(disabled|enable)\b",
-    "copyright": r"^(©|\(c\)|copyright\b).*|\ball rights reserved\b",
-    "navigation": r"^(skip to (main )?content|back to top|next article|previous article|advertisement|"
-    r"sponsored|log ?in|sign ?in|sign up|subscribe|menu|search|home)$",
-}
+# Lines that are page furniture rather than text: (reason, pattern). Each pattern runs once over the
+# whole text (MULTILINE, so ^ and $ are line edges) and a matched line is dropped only if it is
+# short (see `_BOILERPLATE_MAX_WORDS`): an article paragraph that mentions cookies stays. Gaps
+# inside a line are bounded (`.{0,200}`), so a long line costs linear time, never quadratic.
+_GAP = ".{0,200}"
+_BOILERPLATE_RULES = (
+    # (reason, keywords of which one must occur in the lower-cased text, pattern)
+    ("cookie", ("cookie",), rf"\bcookies?\b{_GAP}\b(use|uses|using|accept|policy|consent|settings|preferences)\b"
+     rf"|\b(use|uses|using|accept|allow|reject)\b{_GAP}\bcookies?\b"),
+    ("read_more", ("read", "see", "view", "show", "load", "continue", "click"),
+     r"^(read|see|view|show|load) (more|full|all|the full)\b|^continue reading\b|^click here\b"),
+    ("newsletter", ("newsletter", "sign up", "subscribe"),
+     rf"\b(sign up|subscribe)\b{_GAP}\b(newsletter|updates|inbox|email)\b|\bnewsletter\b"),
+    ("share", ("share", "tweet", "pin", "email", "print"),
+     r"^(share|tweet|pin|email|print)( (this|on|via) [\w ]{1,60})?$|^share (this|on)\b"),
+    ("javascript", ("javascript",),
+     rf"\b(enable|requires?|turn on)\b{_GAP}\bjavascript\b|\bjavascript\b{_GAP}\b(disabled|enable)\b"),
+    ("copyright", ("©", "(c)", "copyright", "rights reserved"), r"^(©|\(c\)|copyright\b)|\ball rights reserved\b"),
+    ("navigation", ("skip", "back", "next", "previous", "advertisement", "sponsored", "log", "sign", "subscribe",
+                    "menu", "search", "home"),
+     r"^(skip to (main )?content|back to top|next article|previous article|advertisement|"
+     r"sponsored|log ?in|sign ?in|sign up|subscribe|menu|search|home)$"),
+)
 _BOILERPLATE_MAX_WORDS = 15
+# Short lines without an end of sentence at the top or bottom of a page are menus, section names
+# and bylines of the page template (jusText's observation: boilerplate clusters at the edges).
+_EDGE_MAX_WORDS = 3
+_SENTENCE_END = tuple(".!?:;\"'”’»)…")
+_TITLE_MAX_WORDS = 25
 
 
 @dataclass(frozen=True)
@@ -48,16 +68,37 @@ class CleanRules:
     """Compiled rules of one configuration; built once per worker in `DoFn.setup()`."""
 
     config: CleanConfig
-    boilerplate: tuple[tuple[str, re.Pattern[str]], ...]
+    boilerplate: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...]
 
     @classmethod
     def build(cls, config: CleanConfig) -> CleanRules:
-        patterns = tuple((name, re.compile(p, re.IGNORECASE)) for name, p in _BOILERPLATE_PATTERNS.items())
-        return cls(config=config, boilerplate=patterns)
+        flags = re.IGNORECASE | re.MULTILINE
+        rules = tuple((name, keys, re.compile(p, flags)) for name, keys, p in _BOILERPLATE_RULES)
+        return cls(config=config, boilerplate=rules)
 
 
 def count_words(text: str) -> int:
     return len(text.split())
+
+
+_ENTITY_RE = re.compile(r"&(#\d+|#x[0-9a-f]+|[a-z]+\d*);", re.IGNORECASE)
+_FTFY_TARGETS_RE = re.compile("[\ufb00-\ufb06\uff01-\uff5e\u2028\u2029\x80-\x9f\ufffd]")
+# UTF-8 read as Latin-1/cp1252 leaves a lead byte character (Â..ô) before a continuation-byte one.
+_MOJIBAKE_HINT_RE = re.compile("[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u203a\u20ac\u2122]")
+
+
+def _needs_ftfy(text: str) -> bool:
+    """Whether ftfy has anything to repair: mojibake, HTML entities, ligatures, full-width forms.
+
+    ftfy walks the text segment by segment, which costs ~1 ms per KB on clean text; this linear
+    pre-check lets the (vast) clean majority skip it. Idempotence is unaffected: ftfy's output
+    passes the same check.
+    """
+    if text.isascii():
+        return "&" in text and _ENTITY_RE.search(text) is not None
+    if _MOJIBAKE_HINT_RE.search(text) is not None and is_bad(text):
+        return True
+    return _ENTITY_RE.search(text) is not None or _FTFY_TARGETS_RE.search(text) is not None
 
 
 def normalise_text(text: str, fix_unicode: bool = True) -> str:
@@ -65,13 +106,13 @@ def normalise_text(text: str, fix_unicode: bool = True) -> str:
 
     Idempotent: normalising a normalised text returns it unchanged.
     """
-    if fix_unicode:
+    if fix_unicode and _needs_ftfy(text):
         text = ftfy.fix_text(text, normalization="NFC")
     text = unicodedata.normalize("NFC", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _CONTROL_RE.sub("", text)
-    lines = [_HSPACE_RE.sub(" ", line).strip() for line in text.split("\n")]
-    text = _BLANK_LINES_RE.sub("\n\n", "\n".join(lines)).strip()
+    text = _LINE_EDGE_SPACE_RE.sub("\n", _HSPACE_RE.sub(" ", text))
+    text = _BLANK_LINES_RE.sub("\n\n", text).strip()
     # Removing characters can create new NFC compositions; one more pass makes it a fixed point.
     return unicodedata.normalize("NFC", text)
 
@@ -85,13 +126,16 @@ def _split_header(text: str) -> tuple[dict[str, str], str]:
         match = _HEADER_RE.fullmatch(line)
         if not match:
             break
-        key = match[1].lower()
+        key = (match[1] or match[3]).lower()
+        value = (match[2] or match[4]).strip()
         key = "date" if key == "published" else key
         if key in fields:
             break
-        if key == "date" and normalise_date(match[2]) is None:
+        if key == "date" and normalise_date(value) is None:
             break
-        fields[key] = match[2].strip()
+        if key == "url" and not _URL_RE.match(value):
+            break
+        fields[key] = value
         consumed += 1
     if not consumed:
         return {}, text
@@ -99,15 +143,52 @@ def _split_header(text: str) -> tuple[dict[str, str], str]:
 
 
 def _drop_boilerplate(text: str, rules: CleanRules, counter_inc_fn: CounterIncFn) -> str:
-    kept = []
-    for line in text.split("\n"):
-        if line and count_words(line) <= _BOILERPLATE_MAX_WORDS:
-            reason = next((name for name, pattern in rules.boilerplate if pattern.search(line)), None)
-            if reason is not None:
-                counter_inc_fn(f"line-filtered:{reason}")
-                continue
-        kept.append(line)
-    return _BLANK_LINES_RE.sub("\n\n", "\n".join(kept)).strip()
+    flagged: dict[int, str] = {}  # line start offset -> reason
+    low = text.lower()  # only to skip rules whose keywords are absent; matching runs on `text`
+    for name, keys, pattern in rules.boilerplate:
+        if not any(key in low for key in keys):
+            continue
+        for match in pattern.finditer(text):
+            flagged.setdefault(text.rfind("\n", 0, match.start()) + 1, name)
+    if not flagged:
+        return text
+    pieces, cursor = [], 0
+    for start in sorted(flagged):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        if count_words(text[start:end]) > _BOILERPLATE_MAX_WORDS:
+            continue
+        counter_inc_fn(f"line-filtered:{flagged[start]}")
+        pieces.append(text[cursor:start])
+        cursor = end + 1
+    pieces.append(text[cursor:])
+    return _BLANK_LINES_RE.sub("\n\n", "".join(pieces)).strip()
+
+
+def _is_edge_furniture(line: str) -> bool:
+    return not line or (count_words(line) <= _EDGE_MAX_WORDS and not line.endswith(_SENTENCE_END))
+
+
+def _trim_edges(text: str, counter_inc_fn: CounterIncFn) -> str:
+    lines = text.split("\n")
+    start, end = 0, len(lines)
+    while start < end and _is_edge_furniture(lines[start]):
+        if lines[start]:
+            counter_inc_fn("line-filtered:edge_short")
+        start += 1
+    while end > start and _is_edge_furniture(lines[end - 1]):
+        if lines[end - 1]:
+            counter_inc_fn("line-filtered:edge_short")
+        end -= 1
+    return "\n".join(lines[start:end])
+
+
+def _headline(text: str) -> str | None:
+    """The first line when it reads as a headline: short, no final full stop, a blank line after it."""
+    first, sep, rest = text.partition("\n")
+    if sep and rest.startswith("\n") and 1 <= count_words(first) <= _TITLE_MAX_WORDS and not first.endswith("."):
+        return first
+    return None
 
 
 def clean_document(doc: Document, rules: CleanRules, counter_inc_fn: CounterIncFn = noop_counter) -> Document | Rejected:
@@ -130,7 +211,9 @@ def clean_document(doc: Document, rules: CleanRules, counter_inc_fn: CounterIncF
         if "title" in header:
             updates["title"] = header["title"]
     if config.boilerplate_lines:
-        text = _drop_boilerplate(text, rules, counter_inc_fn)
+        text = _trim_edges(_drop_boilerplate(text, rules, counter_inc_fn), counter_inc_fn)
+    if "title" not in updates:
+        updates["title"] = _headline(text)
     n_words = count_words(text)
     if n_words == 0:
         counter_inc_fn("filtered:empty_after_cleaning")

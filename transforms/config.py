@@ -7,7 +7,6 @@ at once with a message that names the key, instead of hours later on a worker.
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,12 +68,11 @@ class DedupConfig:
     seed: int = 1
     bands: int = 0  # 0: chosen from threshold and num_perm (see `corpusbeam lsh`)
     rows: int = 0
-    containment: float = 0.0  # >0: a document this much contained in a longer one joins it; 0 disables
+    containment: float = 0.9  # >0: a document this much contained in a longer one joins it; 0 disables
     verify: str = "exact"  # pairwise similarity inside candidate components: exact shingle sets or signatures
     keep: str = "longest"  # which member of a cluster is its representative
-    split_penalty: float = 1.0  # cost of a dissimilar pair kept together, relative to a similar pair apart
     cc_rounds: int = 10  # large-star/small-star rounds unrolled in the graph; a check fails the run if short
-    max_pairwise: int = 2000  # larger candidate components are split greedily against representatives
+    max_pairwise: int = 2000  # larger candidate components are verified with signature estimates only
 
     def __post_init__(self) -> None:
         _require(0.0 < self.threshold <= 1.0, "dedup.threshold", "must be in (0, 1]")
@@ -86,7 +84,6 @@ class DedupConfig:
         _require(self.bands >= 0 and self.rows >= 0, "dedup.bands", "bands and rows must be >= 0")
         _require((self.bands == 0) == (self.rows == 0), "dedup.bands", "set both bands and rows, or neither")
         _require(self.bands * self.rows <= self.num_perm, "dedup.bands", "bands * rows must be <= num_perm")
-        _require(self.split_penalty > 0 and math.isfinite(self.split_penalty), "dedup.split_penalty", "must be > 0")
         _require(1 <= self.cc_rounds <= 64, "dedup.cc_rounds", "must be in [1, 64]")
         _require(self.max_pairwise >= 2, "dedup.max_pairwise", "must be >= 2")
 

@@ -70,16 +70,15 @@ class MinHasher:
         self._cache: dict[str, int] = {}
 
     def _token_hashes(self, tokens: list[str]) -> np.ndarray:
+        """64-bit hashes of the tokens; new tokens are hashed once and cached (set and map run in C)."""
         cache = self._cache
-        out = np.empty(len(tokens), dtype=np.uint64)
-        for i, token in enumerate(tokens):
-            value = cache.get(token)
-            if value is None:
-                value = xxhash.xxh3_64_intdigest(token.encode("utf-8"), self._token_seed)
-                if len(cache) < self.token_cache_size:
-                    cache[token] = value
-            out[i] = value
-        return out
+        missing = set(tokens).difference(cache)
+        if len(cache) + len(missing) > self.token_cache_size:
+            cache.clear()  # bounded memory: start again rather than grow
+        seed = self._token_seed
+        for token in missing:
+            cache[token] = xxhash.xxh3_64_intdigest(token.encode("utf-8"), seed)
+        return np.fromiter(map(cache.__getitem__, tokens), dtype=np.uint64, count=len(tokens))
 
     def shingle_hashes(self, text: str) -> np.ndarray:
         """Sorted unique 64-bit hashes of the text's word n-grams (the whole text if it is shorter)."""

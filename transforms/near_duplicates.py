@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 import xxhash
 
-from transforms.clustering import correlation_clusters
 from transforms.config import DedupConfig
 from transforms.minhash import MinHasher, containment_from_jaccard, exact_jaccard
 from transforms.records import Document
@@ -68,68 +67,49 @@ def candidate_threshold(config: DedupConfig) -> float:
     return config.threshold
 
 
-def _similarities(units: Sequence[Unit], hasher: MinHasher, config: DedupConfig) -> tuple[np.ndarray, np.ndarray]:
-    """k x k Jaccard (exact or estimated) and containment (row in column) matrices."""
-    shingles = [hasher.shingle_hashes(u.doc.text) for u in units]
-    sigs = np.stack([hasher.signature(s) for s in shingles])
-    sizes = np.array([s.size for s in shingles], dtype=np.float64)
-    k = len(units)
-    jaccard = np.eye(k)
-    for i in range(k - 1):
-        jaccard[i, i + 1 :] = (sigs[i + 1 :] == sigs[i]).mean(axis=1)
-    if config.verify == "exact":
+def _similar_to(leader: int, candidates: np.ndarray, shingles: list[np.ndarray], sigs: np.ndarray,
+                exact: bool, config: DedupConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(similar?, Jaccard) of each candidate to the leader: estimate first, exact where it can matter."""
+    jaccard = (sigs[candidates] == sigs[leader]).mean(axis=1)
+    sizes = np.array([shingles[c].size for c in candidates], dtype=np.float64)
+    lead_size = float(shingles[leader].size)
+    if exact:
         floor = candidate_threshold(config) - _EXACT_MARGIN
-        for i, j in zip(*np.nonzero(np.triu(jaccard, 1) >= floor)):
-            jaccard[i, j] = exact_jaccard(shingles[i], shingles[j])
-    jaccard = np.triu(jaccard, 1) + np.triu(jaccard, 1).T + np.eye(k)
-    inter = jaccard * (sizes[:, None] + sizes[None, :]) / (1.0 + jaccard)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        contained = np.where(sizes[:, None] > 0, np.minimum(1.0, inter / sizes[:, None]), 0.0)
-    return jaccard, contained
-
-
-def _similar(jaccard: np.ndarray, contained: np.ndarray, config: DedupConfig) -> np.ndarray:
+        for n, c in enumerate(candidates):
+            if jaccard[n] >= floor:
+                jaccard[n] = exact_jaccard(shingles[leader], shingles[c])
     similar = jaccard >= config.threshold
     if config.containment > 0:
-        # The shorter side must be contained in the longer: take the larger of the two directions.
-        similar |= np.maximum(contained, contained.T) >= config.containment
-    return similar
+        # The shorter of the two must be contained in the longer one.
+        contained = np.array([containment_from_jaccard(j, min(s, lead_size), max(s, lead_size)) for j, s in zip(jaccard, sizes)])
+        similar |= contained >= config.containment
+    return similar, jaccard
 
 
 def split_component(units: Sequence[Unit], hasher: MinHasher, config: DedupConfig) -> list[list[tuple[Unit, float]]]:
     """One candidate component -> clusters, each a list of (unit, Jaccard to its representative).
 
-    Up to `dedup.max_pairwise` units every pair is compared and the component is split by
-    correlation clustering; a larger one is split greedily: the best remaining unit takes every
-    remaining unit similar to it (signature estimates only, k x clusters comparisons).
+    The best remaining unit by the keep policy becomes a representative and takes every remaining
+    unit similar to it; repeat until none remain. So every duplicate is verified against the
+    document that is kept, and a chain of pairwise links never pulls in a document that is not
+    itself close to the representative. Similarity is exact shingle Jaccard (`dedup.verify:
+    exact`, up to `dedup.max_pairwise` units) or the signature estimate.
     """
     units = sorted(units, key=lambda u: rank_key(u.doc, config.keep))
-    if len(units) > config.max_pairwise:
-        return _greedy_split(units, hasher, config)
-    jaccard, contained = _similarities(units, hasher, config)
-    priority = np.arange(len(units))
-    clusters = correlation_clusters(_similar(jaccard, contained, config), priority, config.split_penalty)
-    return [[(units[i], float(jaccard[members[0], i])) for i in members] for members in clusters]
-
-
-def _greedy_split(units: Sequence[Unit], hasher: MinHasher, config: DedupConfig) -> list[list[tuple[Unit, float]]]:
     shingles = [hasher.shingle_hashes(u.doc.text) for u in units]
     sigs = np.stack([hasher.signature(s) for s in shingles])
-    sizes = np.array([s.size for s in shingles])
+    exact = config.verify == "exact" and len(units) <= config.max_pairwise
     remaining = np.ones(len(units), dtype=bool)
     clusters = []
     for leader in range(len(units)):
         if not remaining[leader]:
             continue
-        sims = (sigs == sigs[leader]).mean(axis=1)
-        similar = sims >= config.threshold
-        if config.containment > 0:
-            contained = np.array([containment_from_jaccard(s, n, sizes[leader]) for s, n in zip(sims, sizes)])
-            similar |= contained >= config.containment
-        members = np.flatnonzero(similar & remaining)
-        members = [leader] + [int(m) for m in members if m != leader]
+        remaining[leader] = False
+        candidates = np.flatnonzero(remaining)
+        similar, jaccard = _similar_to(leader, candidates, shingles, sigs, exact, config)
+        members = candidates[similar]
         remaining[members] = False
-        clusters.append([(units[m], 1.0 if m == leader else float(sims[m])) for m in members])
+        clusters.append([(units[leader], 1.0)] + [(units[m], float(j)) for m, j in zip(members, jaccard[similar])])
     return clusters
 
 
