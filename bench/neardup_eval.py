@@ -69,7 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     run(["--input", args.input, "--output", output, "--overwrite", *sum((["--set", s] for s in sets), []), *beam_args])
     wall = time.monotonic() - started
-    table = ds.dataset(f"{output}/documents", format="parquet").to_table(columns=["id", "cluster_id", "is_duplicate", "duplicate_of"])
+    table = ds.dataset(f"{output}/documents", format="parquet").to_table(
+        columns=["id", "cluster_id", "is_duplicate", "duplicate_of"]
+    )
     clusters: dict[int, list[str]] = defaultdict(list)
     reps = {}
     for row in table.to_pylist():
@@ -80,8 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"input {args.input}  threshold {args.threshold}  settings {' '.join(sets)}")
     print(f"documents {table.num_rows}  clusters>1 {sum(1 for m in clusters.values() if len(m) > 1)}  wall {wall:.1f}s")
     print(f"true pairs {result['true_pairs']}  same-cluster pairs {result['same_cluster_pairs']}")
-    print(f"recall {result['recall']:.3f}  precision {result['precision']:.3f}  "
-          f"rep precision {result['rep_precision']:.3f} (of {result['duplicates']} duplicates)")
+    print(
+        f"recall {result['recall']:.3f}  precision {result['precision']:.3f}  "
+        f"rep precision {result['rep_precision']:.3f} (of {result['duplicates']} duplicates)"
+    )
     return 0
 
 

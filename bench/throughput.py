@@ -49,8 +49,21 @@ def main(argv: list[str] | None = None) -> int:
     args, beam_args = parser.parse_known_args(argv)
     records, size = text_bytes(args.input)
     output = args.output or tempfile.mkdtemp(prefix="corpusbeam-throughput-")
-    cmd = [sys.executable, "-m", "pipelines.cli", "run", "--config", args.config, "--input", args.input,
-           "--output", output, "--overwrite", *sum((["--set", s] for s in args.overrides), []), *beam_args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pipelines.cli",
+        "run",
+        "--config",
+        args.config,
+        "--input",
+        args.input,
+        "--output",
+        output,
+        "--overwrite",
+        *sum((["--set", s] for s in args.overrides), []),
+        *beam_args,
+    ]
     print("command:", " ".join(cmd[2:]))
     started = time.monotonic()
     subprocess.run(cmd, check=True, cwd=ROOT)
@@ -59,8 +72,10 @@ def main(argv: list[str] | None = None) -> int:
     stats = json.loads(Path(output, "stats.json").read_text())
     mb = size / 1e6
     print(f"records {records:,}  text {mb:,.1f} MB  documents {stats['documents']:,}  duplicates {stats['duplicates']:,}")
-    print(f"wall {wall:.1f} s  docs/s {records / wall:,.0f}  MB/s {mb / wall:.2f}  "
-          f"cpu {usage.ru_utime + usage.ru_stime:.1f} s  peak RSS {usage.ru_maxrss / 1024:,.0f} MB")
+    print(
+        f"wall {wall:.1f} s  docs/s {records / wall:,.0f}  MB/s {mb / wall:.2f}  "
+        f"cpu {usage.ru_utime + usage.ru_stime:.1f} s  peak RSS {usage.ru_maxrss / 1024:,.0f} MB"
+    )
     return 0
 
 

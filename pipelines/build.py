@@ -35,11 +35,15 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, inputs: list[str], outpu
     clusters = deduped[CLUSTERS_TAG]
     rejected = (read[REJECTED_TAG], cleaned[REJECTED_TAG]) | "AllRejected" >> beam.Flatten()
 
-    documents | "DocumentRows" >> beam.Map(document_row) | "WriteDocuments" >> WriteParquetRows(
-        paths["documents"], DOCUMENT_SCHEMA, config.output
+    (
+        documents
+        | "DocumentRows" >> beam.Map(document_row)
+        | "WriteDocuments" >> WriteParquetRows(paths["documents"], DOCUMENT_SCHEMA, config.output)
     )
-    rejected | "RejectedRows" >> beam.Map(rejected_row) | "WriteRejected" >> WriteParquetRows(
-        paths["rejected"], REJECTED_SCHEMA, config.output
+    (
+        rejected
+        | "RejectedRows" >> beam.Map(rejected_row)
+        | "WriteRejected" >> WriteParquetRows(paths["rejected"], REJECTED_SCHEMA, config.output)
     )
     clusters | "WriteClusters" >> WriteParquetRows(paths["clusters"], CLUSTER_SCHEMA, config.output)
     stats = {

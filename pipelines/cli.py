@@ -25,15 +25,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser(
-        "run", help="run a corpus job", epilog=_RUN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    run = sub.add_parser("run", help="run a corpus job", epilog=_RUN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("--config", help="YAML run profile, e.g. configs/local.yaml")
-    run.add_argument("--input", action="append", required=True, metavar="PATTERN",
-                     help="input files (.jsonl[.gz|.zst], .txt); repeatable; any Beam FileSystems scheme")
+    run.add_argument(
+        "--input",
+        action="append",
+        required=True,
+        metavar="PATTERN",
+        help="input files (.jsonl[.gz|.zst], .txt); repeatable; any Beam FileSystems scheme",
+    )
     run.add_argument("--output", required=True, metavar="DIR", help="output directory")
-    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                     help="override one config key, e.g. --set dedup.threshold=0.8; repeatable")
+    run.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one config key, e.g. --set dedup.threshold=0.8; repeatable",
+    )
     run.add_argument("--overwrite", action="store_true", help="replace the run already in DIR")
     lsh = sub.add_parser("lsh", help="print LSH bands x rows and the candidate probability curve")
     lsh.add_argument("--threshold", type=float, default=0.8)
@@ -50,7 +58,9 @@ def _print_lsh(args: argparse.Namespace) -> None:
 
     config = DedupConfig(threshold=args.threshold, num_perm=args.num_perm, containment=args.containment)
     bands, rows = resolve_lsh(config)
-    print(f"threshold {config.threshold}  num_perm {config.num_perm}  candidates sought down to J={candidate_threshold(config):.3f}")
+    print(
+        f"threshold {config.threshold}  num_perm {config.num_perm}  candidates sought down to J={candidate_threshold(config):.3f}"
+    )
     print(f"bands x rows: {bands} x {rows}  ({bands * rows} of {config.num_perm} permutations)")
     print("Jaccard  P(candidate)")
     for j in (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0):
@@ -59,7 +69,9 @@ def _print_lsh(args: argparse.Namespace) -> None:
 
 def _print_run(stats: dict, output: str) -> None:
     print(f"input records   {stats['input_records']:>10,}  from {stats['input_files']} files")
-    print(f"documents       {stats['documents']:>10,}  ({stats['unique_documents']:,} unique, {stats['duplicates']:,} duplicates in {stats['clusters']:,} clusters)")
+    print(
+        f"documents       {stats['documents']:>10,}  ({stats['unique_documents']:,} unique, {stats['duplicates']:,} duplicates in {stats['clusters']:,} clusters)"
+    )
     print(f"rejected        {stats['rejected']:>10,}  {stats['rejected_by_reason']}")
     print(f"wall time       {stats['run']['wall_seconds']:>10.1f} s  ({stats['run']['runner']})")
     print(f"Parquet written under {output.rstrip('/')}/ (documents/, rejected/, clusters/, stats.json)")

@@ -112,5 +112,3 @@ def run(argv: list[str]) -> dict:
     with FileSystems.create(output_paths(corpus.output)["stats"]) as handle:
         handle.write(json.dumps(stats, indent=2).encode("utf-8"))
     return stats
-
-

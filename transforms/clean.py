@@ -39,21 +39,39 @@ _HEADER_MAX_LINES = 6
 _GAP = ".{0,200}"
 _BOILERPLATE_RULES = (
     # (reason, keywords of which one must occur in the lower-cased text, pattern)
-    ("cookie", ("cookie",), rf"\bcookies?\b{_GAP}\b(use|uses|using|accept|policy|consent|settings|preferences)\b"
-     rf"|\b(use|uses|using|accept|allow|reject)\b{_GAP}\bcookies?\b"),
-    ("read_more", ("read", "see", "view", "show", "load", "continue", "click"),
-     r"^(read|see|view|show|load) (more|full|all|the full)\b|^continue reading\b|^click here\b"),
-    ("newsletter", ("newsletter", "sign up", "subscribe"),
-     rf"\b(sign up|subscribe)\b{_GAP}\b(newsletter|updates|inbox|email)\b|\bnewsletter\b"),
-    ("share", ("share", "tweet", "pin", "email", "print"),
-     r"^(share|tweet|pin|email|print)( (this|on|via) [\w ]{1,60})?$|^share (this|on)\b"),
-    ("javascript", ("javascript",),
-     rf"\b(enable|requires?|turn on)\b{_GAP}\bjavascript\b|\bjavascript\b{_GAP}\b(disabled|enable)\b"),
+    (
+        "cookie",
+        ("cookie",),
+        rf"\bcookies?\b{_GAP}\b(use|uses|using|accept|policy|consent|settings|preferences)\b"
+        rf"|\b(use|uses|using|accept|allow|reject)\b{_GAP}\bcookies?\b",
+    ),
+    (
+        "read_more",
+        ("read", "see", "view", "show", "load", "continue", "click"),
+        r"^(read|see|view|show|load) (more|full|all|the full)\b|^continue reading\b|^click here\b",
+    ),
+    (
+        "newsletter",
+        ("newsletter", "sign up", "subscribe"),
+        rf"\b(sign up|subscribe)\b{_GAP}\b(newsletter|updates|inbox|email)\b|\bnewsletter\b",
+    ),
+    (
+        "share",
+        ("share", "tweet", "pin", "email", "print"),
+        r"^(share|tweet|pin|email|print)( (this|on|via) [\w ]{1,60})?$|^share (this|on)\b",
+    ),
+    (
+        "javascript",
+        ("javascript",),
+        rf"\b(enable|requires?|turn on)\b{_GAP}\bjavascript\b|\bjavascript\b{_GAP}\b(disabled|enable)\b",
+    ),
     ("copyright", ("©", "(c)", "copyright", "rights reserved"), r"^(©|\(c\)|copyright\b)|\ball rights reserved\b"),
-    ("navigation", ("skip", "back", "next", "previous", "advertisement", "sponsored", "log", "sign", "subscribe",
-                    "menu", "search", "home"),
-     r"^(skip to (main )?content|back to top|next article|previous article|advertisement|"
-     r"sponsored|log ?in|sign ?in|sign up|subscribe|menu|search|home)$"),
+    (
+        "navigation",
+        ("skip", "back", "next", "previous", "advertisement", "sponsored", "log", "sign", "subscribe", "menu", "search", "home"),
+        r"^(skip to (main )?content|back to top|next article|previous article|advertisement|"
+        r"sponsored|log ?in|sign ?in|sign up|subscribe|menu|search|home)$",
+    ),
 )
 _BOILERPLATE_MAX_WORDS = 15
 # Short lines without an end of sentence at the top or bottom of a page are menus, section names
@@ -84,7 +102,9 @@ def count_words(text: str) -> int:
 _ENTITY_RE = re.compile(r"&(#\d+|#x[0-9a-f]+|[a-z]+\d*);", re.IGNORECASE)
 _FTFY_TARGETS_RE = re.compile("[\ufb00-\ufb06\uff01-\uff5e\u2028\u2029\x80-\x9f\ufffd]")
 # UTF-8 read as Latin-1/cp1252 leaves a lead byte character (Â..ô) before a continuation-byte one.
-_MOJIBAKE_HINT_RE = re.compile("[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u203a\u20ac\u2122]")
+_MOJIBAKE_HINT_RE = re.compile(
+    "[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u203a\u20ac\u2122]"
+)
 
 
 def _needs_ftfy(text: str) -> bool:

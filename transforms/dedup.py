@@ -231,7 +231,8 @@ class DeduplicateDocuments(beam.PTransform):
         resolved = (
             {"docs": keyed, "component": components}
             | "JoinComponents" >> beam.CoGroupByKey()
-            | "ResolveNodes" >> beam.ParDo(_ResolveNodeFn(config.keep)).with_outputs("in_component", CLUSTERS_TAG, main="documents")
+            | "ResolveNodes"
+            >> beam.ParDo(_ResolveNodeFn(config.keep)).with_outputs("in_component", CLUSTERS_TAG, main="documents")
         )
         split = (
             resolved.in_component

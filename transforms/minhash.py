@@ -137,8 +137,8 @@ def optimal_bands_rows(threshold: float, num_perm: int, fp_weight: float = 0.5, 
     best, best_cost = (1, num_perm), float("inf")
     for bands in range(1, num_perm + 1):
         for rows in range(1, num_perm // bands + 1):
-            fp = _area(0.0, threshold, lambda s: candidate_probability(s, bands, rows))
-            fn = _area(threshold, 1.0, lambda s: 1.0 - candidate_probability(s, bands, rows))
+            fp = _area(0.0, threshold, lambda s, b=bands, r=rows: candidate_probability(s, b, r))
+            fn = _area(threshold, 1.0, lambda s, b=bands, r=rows: 1.0 - candidate_probability(s, b, r))
             cost = fp_weight * fp + fn_weight * fn
             if cost < best_cost:
                 best, best_cost = (bands, rows), cost
@@ -176,7 +176,9 @@ def lsh_parameters(threshold: float, num_perm: int, target_recall: float = 0.99)
     best: tuple[int, int] | None = None
     best_fp = float("inf")
     for rows in range(1, num_perm + 1):
-        bands = next((b for b in range(1, num_perm // rows + 1) if candidate_probability(threshold, b, rows) >= target_recall), None)
+        bands = next(
+            (b for b in range(1, num_perm // rows + 1) if candidate_probability(threshold, b, rows) >= target_recall), None
+        )
         if bands is None:
             continue
         fp = _area(0.0, threshold, lambda s, b=bands, r=rows: candidate_probability(s, b, r))

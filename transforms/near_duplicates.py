@@ -67,8 +67,9 @@ def candidate_threshold(config: DedupConfig) -> float:
     return config.threshold
 
 
-def _similar_to(leader: int, candidates: np.ndarray, shingles: list[np.ndarray], sigs: np.ndarray,
-                exact: bool, config: DedupConfig) -> tuple[np.ndarray, np.ndarray]:
+def _similar_to(
+    leader: int, candidates: np.ndarray, shingles: list[np.ndarray], sigs: np.ndarray, exact: bool, config: DedupConfig
+) -> tuple[np.ndarray, np.ndarray]:
     """(similar?, Jaccard) of each candidate to the leader: estimate first, exact where it can matter."""
     jaccard = (sigs[candidates] == sigs[leader]).mean(axis=1)
     sizes = np.array([shingles[c].size for c in candidates], dtype=np.float64)
@@ -149,4 +150,3 @@ def finalize_cluster(members: Sequence[tuple[Unit, float]]) -> tuple[list[Docume
         "similarities": similarities,
     }
     return out, row
-

@@ -1,0 +1,169 @@
+import time
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from transforms.clean import CleanRules, clean_document, normalise_text
+from transforms.config import CleanConfig
+from transforms.records import Document, Rejected
+
+RULES = CleanRules.build(CleanConfig())
+
+
+def doc(text: str, **kw) -> Document:
+    return Document(doc_key=1, id="d", source="s", record=1, text=text, **kw)
+
+
+def counted(text: str, rules: CleanRules = RULES):
+    counters: dict[str, int] = {}
+
+    def inc(name: str) -> None:
+        counters[name] = counters.get(name, 0) + 1
+
+    return clean_document(doc(text), rules, inc), counters
+
+
+def test_page_furniture_is_dropped_and_counted():
+    page = "\n".join(
+        [
+            "Home",
+            "News",
+            "Skip to content",
+            "Harbor Board Approves the Pier Plan",
+            "",
+            "The board voted on Tuesday to restore the pier, which has been closed for four years.",
+            "We use cookies to improve your experience. Accept all",
+            "Read more",
+            "Sign up for our newsletter to get the latest news.",
+            "Share this",
+            "The work starts in spring and will take fourteen months to finish.",
+            "© 2025 Valley Courier. All rights reserved.",
+        ]
+    )
+    cleaned, counters = counted(page)
+    assert cleaned.text == (
+        "Harbor Board Approves the Pier Plan\n\n"
+        "The board voted on Tuesday to restore the pier, which has been closed for four years.\n"
+        "The work starts in spring and will take fourteen months to finish."
+    )
+    assert cleaned.title == "Harbor Board Approves the Pier Plan"
+    assert counters == {
+        "line-filtered:navigation": 2,  # Home, Skip to content
+        "line-filtered:edge_short": 1,  # News
+        "line-filtered:cookie": 1,
+        "line-filtered:read_more": 1,
+        "line-filtered:newsletter": 1,
+        "line-filtered:share": 1,
+        "line-filtered:copyright": 1,
+        "passed": 1,
+    }
+
+
+def test_long_paragraph_mentioning_cookies_is_kept():
+    text = (
+        "The bakery's cookies use a recipe that the owner's grandmother brought from the old country, "
+        "and the shop still accepts orders by letter."
+    )
+    cleaned, _ = counted(text)
+    assert cleaned.text == text
+
+
+def test_leading_header_becomes_fields():
+    cleaned, _ = counted("date 2025-03-13 09:15\nurl https://news.example/a\ntitle: A Title\nBody text of the article.")
+    assert (cleaned.date, cleaned.url, cleaned.title, cleaned.text) == (
+        "2025-03-13",
+        "https://news.example/a",
+        "A Title",
+        "Body text of the article.",
+    )
+
+
+def test_headline_starting_with_title_is_not_a_header():
+    cleaned, _ = counted("Title IX rules change again\n\nThe department said on Monday that the rules will change.")
+    assert cleaned.text.startswith("Title IX rules change again")
+
+
+def test_unicode_repair_and_whitespace():
+    cleaned, _ = counted("The caf\u00c3\u00a9 opened\u00a0 today.\r\n\r\n\r\n\x00Second\tline\u200b here.")
+    assert cleaned.text == "The café opened today.\n\nSecond line here."
+
+
+def test_empty_after_cleaning_is_rejected():
+    result, counters = counted("Home\nMenu\nRead more\n")
+    assert isinstance(result, Rejected) and result.reason == "empty_after_cleaning"
+    assert counters["filtered:empty_after_cleaning"] == 1
+
+
+def test_min_words_rejects_short_documents():
+    rules = CleanRules.build(CleanConfig(min_words=5))
+    result, counters = counted("Only three words.", rules)
+    assert isinstance(result, Rejected) and result.reason == "too_short"
+    assert counters == {"filtered:too_short": 1}
+
+
+def test_disabled_cleaning_passes_text_through():
+    rules = CleanRules.build(CleanConfig(enabled=False))
+    text = "Home\n  raw\u00a0text, unchanged  \n"
+    result, counters = counted(text, rules)
+    assert result.text == text and result.n_words == 4 and counters == {"passed": 1}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_normalise_is_idempotent(text):
+    once = normalise_text(text)
+    assert normalise_text(once) == once
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "Home",
+                "Read more",
+                "A real sentence here.",
+                "",
+                "Share this",
+                "title: x",
+                "We use cookies.",
+                "date 2024-01-01",
+                "Ünïcödé wörds",
+                "\u00a0",
+                "x" * 30,
+            ]
+        ),
+        max_size=12,
+    ).map("\n".join)
+    | st.text()
+)
+def test_cleaning_never_crashes_and_is_idempotent(text):
+    result, _ = counted(text)
+    if isinstance(result, Document):
+        again, _ = counted(result.text)
+        assert isinstance(again, Document) and again.text == result.text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a" * 2_000_000,
+        " " * 100_000 + "word",
+        "!?." * 1_000_000,
+        "cookie " * 300_000,
+        ("subscribe " + "x" * 150 + " ") * 20_000,
+        "Home\n" * 200_000,
+    ],
+    ids=["long-run", "spaces", "punctuation", "cookie-words", "subscribe-gaps", "many-short-lines"],
+)
+def test_adversarial_texts_cost_linear_time(text):
+    small = text[: len(text) // 10]
+    started = time.perf_counter()
+    counted(small)
+    small_time = time.perf_counter() - started
+    started = time.perf_counter()
+    counted(text)
+    full_time = time.perf_counter() - started
+    # Ten times the text may cost at most ~25x (linear with generous noise), never 100x (quadratic).
+    assert full_time < max(25 * small_time, 0.5)

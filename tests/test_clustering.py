@@ -1,0 +1,144 @@
+import random
+
+import pytest
+
+from transforms.clustering import bucket_star_edges, large_star, small_star, star_check
+from transforms.config import DedupConfig
+from transforms.minhash import MinHasher
+from transforms.near_duplicates import Unit, exact_key, finalize_cluster, group_exact, split_component
+from transforms.records import Document
+
+
+def run_rounds(edges, rounds=20):
+    """The Beam rounds of ConnectedComponents, simulated with dicts."""
+    for _ in range(rounds):
+        nbrs = {}
+        for a, b in edges:
+            nbrs.setdefault(a, set()).add(b)
+            nbrs.setdefault(b, set()).add(a)
+        edges = [e for u, ns in nbrs.items() for e in large_star(u, ns)]
+        smaller = {}
+        for a, b in edges:
+            hi, lo = max(a, b), min(a, b)
+            smaller.setdefault(hi, set()).add(lo)
+        edges = [e for u, ns in smaller.items() for e in small_star(u, ns)]
+    return edges
+
+
+def union_find(nodes, edges):
+    parent = {n: n for n in nodes}
+
+    def find(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in edges:
+        ra, rb = find(a), find(b)
+        parent[max(ra, rb)] = min(ra, rb)
+    return {n: find(n) for n in nodes}
+
+
+def test_bucket_is_a_star_to_its_minimum():
+    assert bucket_star_edges([5, 3, 9, 3]) == [(5, 3), (9, 3)]
+    assert bucket_star_edges([4, 4]) == []
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_star_rounds_find_the_components_of_random_graphs(seed):
+    rng = random.Random(seed)
+    nodes = rng.sample(range(-10_000, 10_000), 300)
+    edges = [(rng.choice(nodes), rng.choice(nodes)) for _ in range(250)]
+    edges = [(a, b) for a, b in edges if a != b]
+    chain = nodes[:60]  # a long path needs several rounds
+    edges += list(zip(chain, chain[1:]))
+    result = run_rounds(edges)
+    parents, children = {}, {}
+    for child, parent in result:
+        parents.setdefault(child, []).append(parent)
+        children.setdefault(parent, []).append(child)
+    touched = {n for e in edges for n in e}
+    assert all(star_check(n, parents.get(n, []), children.get(n, [])) for n in touched)
+    expected = union_find(touched, edges)
+    got = {n: (parents[n][0] if n in parents else n) for n in touched}
+    assert got == expected
+
+
+def test_star_check_detects_unconverged_nodes():
+    assert star_check(5, [1], [])
+    assert star_check(1, [], [5, 6])
+    assert not star_check(5, [1, 2], [])
+    assert not star_check(3, [1], [7])
+
+
+def make_doc(key: int, text: str, doc_id: str | None = None) -> Document:
+    return Document(doc_key=key, id=doc_id or f"d{key}", source="s", record=key, text=text, n_words=len(text.split()))
+
+
+WORDS = [f"w{i}" for i in range(1000)]
+
+
+def words(start: int, stop: int) -> str:
+    return " ".join(WORDS[start:stop])
+
+
+def test_chain_does_not_merge_unrelated_ends():
+    # 1-gram sets: A = w0..w99 (+1 word, so it is the longest), B = w50..w149, C = w100..w199.
+    # J(A,B) ~ J(B,C) ~ 1/3 >= threshold, J(A,C) = 0: one connected component, but C is not
+    # similar to the representative A, so it must not share A's cluster.
+    config = DedupConfig(threshold=0.3, ngram=1, containment=0.0, verify="exact", keep="longest")
+    units = [
+        Unit(make_doc(1, words(0, 100) + " extra", "A")),
+        Unit(make_doc(2, words(50, 150), "B")),
+        Unit(make_doc(3, words(100, 200), "C")),
+    ]
+    clusters = split_component(units, MinHasher(128, 1, 1), config)
+    assert [sorted(u.doc.id for u, _ in c) for c in clusters] == [["A", "B"], ["C"]]
+
+
+def test_every_member_is_verified_against_the_representative():
+    base = words(0, 200)
+    near = words(0, 190) + " " + words(500, 510)
+    far = words(100, 300)
+    config = DedupConfig(threshold=0.8, ngram=3, containment=0.0)
+    units = [Unit(make_doc(1, base)), Unit(make_doc(2, near)), Unit(make_doc(3, far))]
+    clusters = split_component(units, MinHasher(128, 3, 1), config)
+    sizes = sorted(len(c) for c in clusters)
+    assert sizes == [1, 2]
+    pair = next(c for c in clusters if len(c) == 2)
+    assert {u.doc.doc_key for u, _ in pair} == {1, 2}
+    assert 0.8 <= pair[1][1] < 1.0
+
+
+def test_containment_joins_a_truncated_copy():
+    full = words(0, 300)
+    truncated = words(0, 250)  # Jaccard ~0.83 of the shingles, but contained entirely
+    config = DedupConfig(threshold=0.9, ngram=5, containment=0.9)
+    clusters = split_component([Unit(make_doc(1, full)), Unit(make_doc(2, truncated))], MinHasher(128, 5, 1), config)
+    assert len(clusters) == 1
+    no_containment = DedupConfig(threshold=0.9, ngram=5, containment=0.0)
+    assert (
+        len(split_component([Unit(make_doc(1, full)), Unit(make_doc(2, truncated))], MinHasher(128, 5, 1), no_containment)) == 2
+    )
+
+
+def test_exact_groups_keep_the_best_and_finalize_sets_fields():
+    a = make_doc(10, "Same text here", "b-id")
+    b = make_doc(11, "same   TEXT here", "a-id")
+    assert exact_key(a.text) == exact_key(b.text)
+    unit = group_exact([a, b], keep="min_id")
+    assert unit.doc.id == "a-id" and [d.id for d in unit.copies] == ["b-id"]
+    member = Unit(make_doc(12, "Other text"), (make_doc(13, "Other text"),))
+    docs, row = finalize_cluster([(unit, 1.0), (member, 0.85)])
+    by_id = {d.id: d for d in docs}
+    assert {d.cluster_id for d in docs} == {11} and {d.cluster_size for d in docs} == {4}
+    assert not by_id["a-id"].is_duplicate and by_id["a-id"].duplicate_of is None
+    assert by_id["b-id"].similarity == 1.0 and by_id["d12"].similarity == 0.85 and by_id["d13"].similarity == 0.85
+    assert {by_id[i].duplicate_of for i in ("b-id", "d12", "d13")} == {"a-id"}
+    assert row["size"] == 4 and row["representative_id"] == "a-id" and row["member_ids"][0] == "a-id"
+
+
+def test_singleton_has_no_cluster_row():
+    docs, row = finalize_cluster([(Unit(make_doc(1, "x")), 1.0)])
+    assert row is None and docs[0].cluster_id == 1 and docs[0].cluster_size == 1

@@ -1,0 +1,130 @@
+"""Tier 2: each composite PTransform on its own, with TestPipeline + assert_that."""
+
+import gzip
+import json
+
+import apache_beam as beam
+import pytest
+import zstandard
+from apache_beam.testing.util import assert_that, equal_to
+
+from tests.test_clustering import union_find
+from transforms.cleaning import CleanAndParse
+from transforms.config import CleanConfig, DedupConfig, ReadConfig
+from transforms.dedup import CLUSTERS_TAG, ConnectedComponents, DeduplicateDocuments
+from transforms.io import FILE_COUNTS_TAG, REJECTED_TAG, ReadRawShards
+from transforms.records import Document
+
+
+def test_connected_components_assign_the_component_minimum(test_pipeline):
+    edges = [(5, 3), (3, 9), (9, 12), (12, 40), (40, 41), (7, 8), (-2, 100)]
+    expected = union_find({n for e in edges for n in e}, edges)
+    with test_pipeline as p:
+        result = p | beam.Create(edges) | ConnectedComponents(rounds=6)
+        assert_that(result, equal_to(sorted(expected.items())))
+
+
+def test_connected_components_fail_loudly_when_rounds_are_too_few(test_pipeline):
+    chain = list(range(64, 0, -1))
+    with pytest.raises(Exception, match="did not converge"):
+        with test_pipeline as p:
+            _ = p | beam.Create(list(zip(chain, chain[1:]))) | ConnectedComponents(rounds=1)
+
+
+def doc(key: int, text: str, doc_id: str) -> Document:
+    return Document(doc_key=key, id=doc_id, source="mem", record=key, text=text, n_words=len(text.split()))
+
+
+WORDS = [f"w{i}" for i in range(3000)]
+
+
+def words(start: int, stop: int) -> str:
+    return " ".join(WORDS[start:stop])
+
+
+def test_deduplicate_marks_exact_and_near_duplicates(test_pipeline):
+    base = words(0, 300)
+    near = words(0, 150) + " changed " + words(151, 300)
+    docs = [
+        doc(1, base, "orig"),
+        doc(2, base.upper(), "exact-copy"),  # same normalised text
+        doc(3, near, "near-copy"),
+        doc(4, words(1000, 1300), "other"),
+        doc(5, "", "empty"),
+    ]
+    config = DedupConfig(threshold=0.8, containment=0.0, keep="min_id")
+    with test_pipeline as p:
+        out = p | beam.Create(docs) | DeduplicateDocuments(config)
+        rows = out["documents"] | beam.Map(lambda d: (d.id, d.cluster_size, d.is_duplicate, d.duplicate_of))
+        assert_that(
+            rows,
+            equal_to(
+                [
+                    ("exact-copy", 3, False, None),  # min_id: "exact-copy" < "near-copy" < "orig"
+                    ("near-copy", 3, True, "exact-copy"),
+                    ("orig", 3, True, "exact-copy"),
+                    ("other", 1, False, None),
+                    ("empty", 1, False, None),
+                ]
+            ),
+            label="documents",
+        )
+        sizes = out[CLUSTERS_TAG] | beam.Map(lambda r: (r["representative_id"], r["size"], sorted(r["member_ids"])))
+        assert_that(sizes, equal_to([("exact-copy", 3, ["exact-copy", "near-copy", "orig"])]), label="clusters")
+
+
+def test_dedup_disabled_keeps_every_document_single(test_pipeline):
+    docs = [doc(1, "same text", "a"), doc(2, "same text", "b")]
+    with test_pipeline as p:
+        out = p | beam.Create(docs) | DeduplicateDocuments(DedupConfig(enabled=False))
+        assert_that(
+            out["documents"] | beam.Map(lambda d: (d.id, d.cluster_id, d.is_duplicate)),
+            equal_to([("a", 1, False), ("b", 2, False)]),
+        )
+
+
+def test_clean_and_parse_routes_rejects(test_pipeline):
+    docs = [doc(1, "Home\nA sentence that stays in the text.", "keep"), doc(2, "Read more\nMenu", "drop")]
+    with test_pipeline as p:
+        out = p | beam.Create(docs) | CleanAndParse(CleanConfig())
+        assert_that(
+            out.documents | beam.Map(lambda d: (d.id, d.text)),
+            equal_to([("keep", "A sentence that stays in the text.")]),
+            label="docs",
+        )
+        assert_that(
+            out[REJECTED_TAG] | beam.Map(lambda r: (r.id, r.reason)),
+            equal_to([("drop", "empty_after_cleaning")]),
+            label="rejected",
+        )
+
+
+def test_read_raw_shards_all_formats_and_a_truncated_shard(tmp_path, test_pipeline):
+    records = [json.dumps({"id": f"r{i}", "text": f"record number {i}"}) for i in range(3)]
+    (tmp_path / "a.jsonl").write_text("\n".join(records + ["{oops"]) + "\n\n")
+    with gzip.open(tmp_path / "b.jsonl.gz", "wt") as f:
+        f.write("\n".join(records) + "\n")
+    (tmp_path / "c.jsonl.zst").write_bytes(zstandard.ZstdCompressor().compress(("\n".join(records) + "\n").encode()))
+    (tmp_path / "d.txt").write_text("A plain text document.")
+    whole = gzip.compress(("\n".join(json.dumps({"id": f"t{i}", "text": "x " * 50}) for i in range(200)) + "\n").encode())
+    (tmp_path / "e.jsonl.gz").write_bytes(whole[: len(whole) // 2])  # truncated mid-stream
+    with test_pipeline as p:
+        out = p | ReadRawShards([str(tmp_path / "*")], ReadConfig())
+        docs_per_file = out.documents | beam.Map(lambda d: d.source.rsplit("/", 1)[-1]) | beam.combiners.Count.PerElement()
+        counts = out[FILE_COUNTS_TAG] | beam.Map(lambda kv: (kv[0].rsplit("/", 1)[-1], kv[1]))
+        reasons = out[REJECTED_TAG] | beam.Map(lambda r: (r.source.rsplit("/", 1)[-1], r.reason))
+
+        def check_counts(pairs):
+            got = dict(pairs)
+            assert got["a.jsonl"] == 4 and got["b.jsonl.gz"] == 3 and got["c.jsonl.zst"] == 3 and got["d.txt"] == 1
+            assert got["e.jsonl.gz"] >= 2  # the good records before the break, plus the cut one
+
+        def check_docs(pairs):
+            got = dict(pairs)
+            assert got["a.jsonl"] == 3 and got["b.jsonl.gz"] == 3 and got["c.jsonl.zst"] == 3 and got["d.txt"] == 1
+            assert got["e.jsonl.gz"] >= 1
+
+        assert_that(counts, check_counts, label="file_counts")
+        assert_that(docs_per_file, check_docs, label="documents")
+        # Beam's gzip reader ends a truncated stream without an error: the cut last line is rejected.
+        assert_that(reasons, equal_to([("a.jsonl", "malformed_json"), ("e.jsonl.gz", "malformed_json")]), label="rejected")
