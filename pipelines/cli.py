@@ -77,11 +77,17 @@ def _print_run(stats: dict, output: str) -> None:
     print(f"Parquet written under {output.rstrip('/')}/ (documents/, rejected/, clusters/, stats.json)")
 
 
+def _quiet_gcp_notice(record: logging.LogRecord) -> bool:
+    """Beam logs at import that GCP client libraries are missing; they are optional here."""
+    return "apitools not found" not in record.getMessage()
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = _parser()
     args, beam_args = parser.parse_known_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger().addFilter(_quiet_gcp_notice)
     if args.command == "lsh":
         if beam_args:
             parser.error(f"unrecognised arguments: {' '.join(beam_args)}")

@@ -1,0 +1,38 @@
+# Set-up is part of every target: a fresh clone needs only `make demo` or `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint bench-neardup bench-throughput bench-bound clean
+
+# The virtualenv is (re)built when setup.py changes; the console script is its stamp.
+$(BIN)/corpusbeam: setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+## Run the main job on the samples bundled in the repo; prints where the Parquet is.
+demo: $(BIN)/corpusbeam
+	$(BIN)/corpusbeam run --config configs/local.yaml \
+		--input 'samples/*.jsonl*' --input 'samples/notes/*.txt' --output out/sample --overwrite
+
+## Lint and the whole test suite (what CI runs).
+test: $(BIN)/corpusbeam
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest
+
+## Benchmarks: commands, not tests. They read ../shared (see README).
+bench-neardup: $(BIN)/corpusbeam
+	$(BIN)/python bench/neardup_eval.py --threshold 0.8
+
+bench-throughput: $(BIN)/corpusbeam
+	$(BIN)/python bench/throughput.py --direct_running_mode=multi_processing --direct_num_workers=2
+
+bench-bound: $(BIN)/corpusbeam
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
+	$(BIN)/python bench/spdx_bound.py --threshold 0.8 --precision 0.95
+
+clean:
+	rm -rf out build *.egg-info .pytest_cache .ruff_cache
