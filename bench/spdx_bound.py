@@ -68,8 +68,13 @@ def main(argv: list[str] | None = None) -> int:
     matrix[len(rows), :] = (1 - args.precision) * tp - args.precision * (1 - tp)
     lower = [-np.inf] * len(rows) + [0.0]
     upper = [1.0] * len(rows) + [np.inf]
-    result = milp(-tp, constraints=[LinearConstraint(matrix.tocsr(), lower, upper)], integrality=np.ones(len(index)),
-                  bounds=Bounds(0, 1), options={"time_limit": 600})
+    result = milp(
+        -tp,
+        constraints=[LinearConstraint(matrix.tocsr(), lower, upper)],
+        integrality=np.ones(len(index)),
+        bounds=Bounds(0, 1),
+        options={"time_limit": 600},
+    )
     chosen = np.round(result.x)
     found, false = float(tp @ chosen), float((1 - tp) @ chosen)
     print(f"true pairs at J >= {args.threshold}: {len(positive)}  (solver status {result.status}: {result.message})")
