@@ -180,7 +180,9 @@ def test_lsh_command_prints_bands_and_curve(capsys):
 def test_multi_processing_workers_give_the_same_documents(sample_run, tmp_path):
     """SDK workers in separate processes (the Fn API protocol of cluster runners) change nothing."""
     out = tmp_path / "mp"
-    assert main(["run", *SAMPLE_ARGS, "--output", str(out), "--direct_running_mode=multi_processing", "--direct_num_workers=2"]) == 0
+    assert (
+        main(["run", *SAMPLE_ARGS, "--output", str(out), "--direct_running_mode=multi_processing", "--direct_num_workers=2"]) == 0
+    )
     one = read(sample_run, "documents").sort_by("doc_key")
     two = read(out, "documents").sort_by("doc_key")
     assert one.equals(two)
