@@ -29,12 +29,17 @@ class RunError(RuntimeError):
     """A problem the user can fix: the message says what and how."""
 
 
-def _check_inputs(patterns: list[str]) -> None:
+def _check_inputs(patterns: list[str]) -> set[str]:
+    """The files the patterns match; a pattern that matches nothing is an error."""
     if not patterns:
         raise RunError("no input: give at least one --input PATTERN")
+    files: set[str] = set()
     for pattern in patterns:
-        if not FileSystems.match([pattern])[0].metadata_list:
+        matched = _matches(pattern)
+        if not matched:
             raise RunError(f"--input {pattern!r} matches no file: check the path and quote glob patterns")
+        files.update(matched)
+    return files
 
 
 def _prepare_output(output: str | None, overwrite: bool) -> None:
@@ -77,12 +82,15 @@ def _row_count(pattern: str) -> int:
     return total
 
 
-def _verify(output: str) -> dict:
-    """Read back stats.json and the Parquet footers; raise when any record is unaccounted for."""
+def _verify(output: str, files: set[str]) -> dict:
+    """Read back stats.json and the Parquet footers; raise when any file or record is unaccounted for."""
     paths = output_paths(output)
     with FileSystems.open(paths["stats"]) as handle:
         stats = json.loads(handle.read().decode("utf-8"))
     problems = accounting_problems(stats)
+    unread = sorted(files - set(stats["per_file"]))
+    if unread:
+        problems.append(f"{len(unread)} input files missing from the counts, e.g. {unread[0]}")
     for name in ("documents", "rejected"):
         written = _row_count(paths[name] + "*.parquet")
         if written != stats[name]:
@@ -95,12 +103,12 @@ def _verify(output: str) -> dict:
 def run(argv: list[str]) -> dict:
     """Run one corpus job; returns its stats. Raises ConfigError/RunError for user errors."""
     options, config, corpus = prepare(argv)
-    _check_inputs(corpus.input)
+    files = _check_inputs(corpus.input)
     _prepare_output(corpus.output, corpus.overwrite)
     started = time.monotonic()
     with beam.Pipeline(options=options) as p:
         build_pipeline(p, config, corpus.input, corpus.output)
-    stats = _verify(corpus.output)
+    stats = _verify(corpus.output, files)
     bands, rows = resolve_lsh(config.dedup)
     stats["run"] = {
         "runner": effective_runner(options),

@@ -1,0 +1,43 @@
+from pipelines.cli import main
+from tests.test_cli_e2e import SAMPLE_ARGS
+from transforms import dedup
+from transforms.accounting import accounting_problems, build_stats
+
+
+def test_stats_from_counted_items():
+    items = [
+        (("input_records", "a"), 5),
+        (("documents", "a"), 4),
+        (("rejected", "a"), 1),
+        (("rejected_reason", "malformed_json"), 1),
+        (("duplicates", ""), 2),
+        (("clusters", ""), 1),
+        (("input_records", "b"), 0),
+    ]
+    stats = build_stats(items)
+    assert stats["accounting_ok"] is True
+    assert (stats["input_files"], stats["input_records"], stats["unique_documents"]) == (2, 5, 2)
+    assert stats["per_file"]["b"] == {"input_records": 0, "documents": 0, "rejected": 0}
+
+
+def test_a_lost_record_is_a_problem_overall_and_for_its_file():
+    stats = build_stats(
+        [(("input_records", "a"), 3), (("documents", "a"), 2), (("input_records", "b"), 1), (("documents", "b"), 1)]
+    )
+    assert stats["accounting_ok"] is False
+    problems = accounting_problems(stats)
+    assert len(problems) == 2 and problems[1].startswith("a:")
+
+
+def test_a_run_that_loses_documents_fails(tmp_path, monkeypatch, capsys):
+    """A stage that drops rows (a bug, or a runner losing output) must fail the run, not pass."""
+    real = dedup.finalize_cluster
+
+    def lossy(members):
+        docs, row = real(members)
+        return (docs[:-1] if len(docs) > 1 else docs), row
+
+    monkeypatch.setattr(dedup, "finalize_cluster", lossy)
+    assert main(["run", *SAMPLE_ARGS, "--output", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "accounting check failed" in err and "documents=7" in err
