@@ -28,7 +28,7 @@ bench-neardup: $(BIN)/corpusbeam
 	$(BIN)/python bench/neardup_eval.py --threshold 0.8
 
 bench-throughput: $(BIN)/corpusbeam
-	$(BIN)/python bench/throughput.py --direct_running_mode=multi_processing --direct_num_workers=2
+	$(BIN)/python bench/throughput.py
 
 bench-bound: $(BIN)/corpusbeam
 	$(BIN)/python -m pip install --quiet -e ".[bench]"

@@ -23,9 +23,10 @@ __all__ = ["CleanRules", "clean_document", "normalise_text", "count_words"]
 
 # C0/C1 controls except tab and newline, plus zero-width characters and the BOM.
 _CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200d\u2060\ufeff]")
-_HSPACE_RE = re.compile(r"[^\S\n]+")  # any whitespace but newline
+# Whitespace other than newline that is not already a single space (so clean text matches nothing).
+_HSPACE_RE = re.compile(r"[^\S\n]{2,}|[^\S\n ]")
 _BLANK_LINES_RE = re.compile(r"\n{3,}")
-_LINE_EDGE_SPACE_RE = re.compile(r" ?\n ?")  # after runs of spaces became one space
+_LINE_EDGE_SPACE_RE = re.compile(r" \n ?|\n ")  # after runs of spaces became one space
 # `date 2025-03-13 09:15`, `url https://...`, `title: ...` at the very top of a record. A title
 # needs its colon (a headline may start with "Title"); a date must parse and a url must look like one.
 _HEADER_RE = re.compile(r"(date|published|url)\b[ \t]*[:=]?[ \t]*(\S[^\n]*)|(title)[ \t]*[:=][ \t]*(\S[^\n]*)", re.IGNORECASE)
