@@ -75,6 +75,7 @@ class MinHasher:
         missing = set(tokens).difference(cache)
         if len(cache) + len(missing) > self.token_cache_size:
             cache.clear()  # bounded memory: start again rather than grow
+            missing = set(tokens)
         seed = self._token_seed
         for token in missing:
             cache[token] = xxhash.xxh3_64_intdigest(token.encode("utf-8"), seed)
