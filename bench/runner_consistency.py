@@ -1,0 +1,77 @@
+"""Does a local FnApiRunner mode compute the dedup graph the same way as the in-memory mode?
+
+    python bench/runner_consistency.py --direct_running_mode=multi_processing --direct_num_workers=2
+        [--input '../shared/bench/volume/*.jsonl.zst']
+
+Builds read -> clean -> dedup up to the component split (bypassing the CLI, which refuses more than
+one local worker) and prints, per intermediate PCollection, its size and an order-free checksum.
+Run it once with --direct_running_mode=in_memory and compare: every line must be equal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import apache_beam as beam
+import xxhash
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from transforms.cleaning import CleanAndParse
+from transforms.config import CleanConfig, DedupConfig, ReadConfig
+from transforms.dedup import ConnectedComponents, _BandKeysFn, _bucket_edges, _ResolveNodeFn, _SplitComponentFn, resolve_lsh
+from transforms.io import ReadRawShards
+from transforms.near_duplicates import exact_key
+
+DEFAULT_INPUT = str(Path(__file__).resolve().parents[2] / "shared" / "bench" / "volume" / "*.jsonl.zst")
+
+
+def _summary(name: str):
+    def report(items: list) -> None:
+        digest = xxhash.xxh64("\n".join(sorted(repr(x) for x in items)).encode()).hexdigest()
+        print(f"{name:14s} {len(items):>8,}  {digest}", flush=True)
+
+    return report
+
+
+def _joined(kv):
+    node, joined = kv
+    return node, len(list(joined["docs"])), sorted(joined["component"])
+
+
+def _keyed(doc):
+    return exact_key(doc.text), doc
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--input", default=DEFAULT_INPUT)
+    args, beam_args = parser.parse_known_args(argv)
+    config = DedupConfig()
+    bands, rows = resolve_lsh(config)
+    options = PipelineOptions(["--runner=FnApiRunner", *beam_args])
+    with beam.Pipeline(options=options) as p:
+        docs = (p | ReadRawShards([args.input], ReadConfig())).documents | CleanAndParse(CleanConfig())
+        keyed = docs.documents | beam.Map(_keyed)
+        edges = keyed | beam.ParDo(_BandKeysFn(config, bands, rows)) | beam.GroupByKey() | beam.FlatMap(_bucket_edges)
+        components = edges | ConnectedComponents(config.cc_rounds)
+        joined = {"docs": keyed, "component": components} | beam.CoGroupByKey()
+        resolved = joined | beam.ParDo(_ResolveNodeFn(config.keep)).with_outputs("in_component", "clusters", main="documents")
+        groups = resolved.in_component | "GroupComponents" >> beam.GroupByKey()
+        split = groups | beam.ParDo(_SplitComponentFn(config)).with_outputs("clusters", main="documents")
+        checks = {
+            "edges": edges,
+            "components": components,
+            "joined": joined | beam.Map(_joined),
+            "in_component": resolved.in_component | beam.Map(lambda kv: (kv[0], kv[1].doc.doc_key)),
+            "groups": groups | beam.Map(lambda kv: (kv[0], sorted(u.doc.doc_key for u in kv[1]))),
+            "duplicates": split.documents | beam.Filter(lambda d: d.is_duplicate) | beam.Map(lambda d: d.doc_key),
+        }
+        for name, pcoll in checks.items():
+            _ = pcoll | f"Collect{name}" >> beam.combiners.ToList() | f"Report{name}" >> beam.Map(_summary(name))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
