@@ -21,8 +21,11 @@ from transforms.records import Document, Rejected
 
 __all__ = ["CleanRules", "clean_document", "normalise_text", "count_words"]
 
-# C0/C1 controls except tab and newline, plus zero-width characters and the BOM.
-_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200d\u2060\ufeff]")
+# C0 controls except tab and newline, zero-width characters and the BOM go before the repair (they
+# can split mojibake that ftfy would otherwise see); C1 controls go after it, because ftfy needs
+# them to undo text decoded as cp1252/Latin-1.
+_C0_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200d\u2060\ufeff]")
+_C1_CONTROL_RE = re.compile("[\x80-\x9f]")
 # Whitespace other than newline that is not already a single space (so clean text matches nothing).
 _HSPACE_RE = re.compile(r"[^\S\n]{2,}|[^\S\n ]")
 _BLANK_LINES_RE = re.compile(r"\n{3,}")
@@ -80,6 +83,14 @@ _BOILERPLATE_MAX_WORDS = 15
 _EDGE_MAX_WORDS = 3
 _SENTENCE_END = tuple(".!?:;\"'”’»)…")
 _TITLE_MAX_WORDS = 25
+_HEADER_MAX_WORDS = 12
+# Main block: a line that reads as prose (>= 10 words ending a sentence, or >= 25 words) adds its
+# words, any other line subtracts 1.5x its words; the contiguous run of lines with the largest sum
+# is the article body (Finn et al.'s body text extraction, on lines instead of HTML tokens).
+_PROSE_MIN_WORDS = 10
+_LONG_LINE_WORDS = 25
+_SHORT_LINE_COST = 1.5
+_WRAP_MAX_CHARS = 100
 
 
 @dataclass(frozen=True)
@@ -122,20 +133,36 @@ def _needs_ftfy(text: str) -> bool:
     return _ENTITY_RE.search(text) is not None or _FTFY_TARGETS_RE.search(text) is not None
 
 
-def normalise_text(text: str, fix_unicode: bool = True) -> str:
-    """Unicode repair (ftfy), NFC, no control characters, single spaces, at most one blank line.
-
-    Idempotent: normalising a normalised text returns it unchanged.
-    """
-    if fix_unicode and _needs_ftfy(text):
+def _normalise_once(text: str, repair: bool) -> str:
+    if repair:
         text = ftfy.fix_text(text, normalization="NFC")
     text = unicodedata.normalize("NFC", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _CONTROL_RE.sub("", text)
+    text = _C1_CONTROL_RE.sub("", _C0_CONTROL_RE.sub("", text))
     text = _LINE_EDGE_SPACE_RE.sub("\n", _HSPACE_RE.sub(" ", text))
     text = _BLANK_LINES_RE.sub("\n\n", text).strip()
     # Removing characters can create new NFC compositions; one more pass makes it a fixed point.
     return unicodedata.normalize("NFC", text)
+
+
+_MAX_REPAIR_PASSES = 3
+
+
+def normalise_text(text: str, fix_unicode: bool = True) -> str:
+    """Unicode repair (ftfy), NFC, no control characters, single spaces, at most one blank line.
+
+    Idempotent: normalising a normalised text returns it unchanged. Without a repair the steps are
+    idempotent; a repair can expose more mojibake once C1 controls are gone (ftfy sees "Þ¤" only
+    after a stray U+008D is removed), so repairs repeat until nothing changes.
+    """
+    text = _C0_CONTROL_RE.sub("", text)
+    for _ in range(_MAX_REPAIR_PASSES):
+        repair = fix_unicode and _needs_ftfy(text)
+        result = _normalise_once(text, repair)
+        if not repair or result == text:
+            return result
+        text = result
+    return text
 
 
 def _split_header(text: str) -> tuple[dict[str, str], str]:
@@ -145,7 +172,7 @@ def _split_header(text: str) -> tuple[dict[str, str], str]:
     consumed = 0
     for line in lines[:_HEADER_MAX_LINES]:
         match = _HEADER_RE.fullmatch(line)
-        if not match:
+        if not match or count_words(line) > _HEADER_MAX_WORDS:
             break
         key = (match[1] or match[3]).lower()
         value = (match[2] or match[4]).strip()
@@ -212,6 +239,68 @@ def _headline(text: str) -> str | None:
     return None
 
 
+def _line_score(line: str) -> float:
+    words = count_words(line)
+    if words == 0:
+        return 0.0
+    if words >= _PROSE_MIN_WORDS and line.endswith(_SENTENCE_END):
+        return float(words)
+    if words >= _LONG_LINE_WORDS:
+        return 0.5 * words
+    return -_SHORT_LINE_COST * words
+
+
+def _units(lines: list[str]) -> list[tuple[int, int]]:
+    """Line ranges scored as one unit: each line, or each paragraph when the text is hard-wrapped.
+
+    Web text has a paragraph per line; a hard-wrapped text (books, e-mail: no line over 100
+    characters, most lines over 40) breaks sentences across lines, so there a unit is a run of
+    non-blank lines.
+    """
+    filled = [line for line in lines if line]
+    wrapped = (
+        bool(filled) and max(map(len, filled)) <= _WRAP_MAX_CHARS and sum(len(line) >= 40 for line in filled) * 2 >= len(filled)
+    )
+    if not wrapped:
+        return [(i, i + 1) for i in range(len(lines))]
+    units, start = [], 0
+    for i, line in enumerate(lines):
+        if not line:
+            if start < i:
+                units.append((start, i))
+            units.append((i, i + 1))
+            start = i + 1
+    if start < len(lines):
+        units.append((start, len(lines)))
+    return units
+
+
+def _main_block(text: str, counter_inc_fn: CounterIncFn) -> str:
+    """The run of lines with the largest prose score; lines outside it are page furniture.
+
+    A text with no prose line at all is kept whole: there is nothing to anchor a body on.
+    Idempotent: every prefix and suffix of the chosen run has a positive score, so the run is its
+    own best run.
+    """
+    lines = text.split("\n")
+    units = _units(lines)
+    best = current = 0.0
+    start = best_start = best_end = 0
+    for i, (first, last) in enumerate(units):
+        if current <= 0:
+            current, start = 0.0, i
+        current += _line_score(" ".join(lines[first:last]))
+        if current > best:
+            best, best_start, best_end = current, start, i + 1
+    if best <= 0:
+        return text
+    keep_from, keep_to = units[best_start][0], units[best_end - 1][1]
+    for line in (*lines[:keep_from], *lines[keep_to:]):
+        if line:
+            counter_inc_fn("line-filtered:outside_main_block")
+    return "\n".join(lines[keep_from:keep_to])
+
+
 def clean_document(doc: Document, rules: CleanRules, counter_inc_fn: CounterIncFn = noop_counter) -> Document | Rejected:
     """Clean one document; returns it updated, or a `Rejected` with the reason it was dropped.
 
@@ -235,6 +324,8 @@ def clean_document(doc: Document, rules: CleanRules, counter_inc_fn: CounterIncF
         text = _trim_edges(_drop_boilerplate(text, rules, counter_inc_fn), counter_inc_fn)
     if "title" not in updates:
         updates["title"] = _headline(text)
+    if config.main_block:
+        text = _main_block(text, counter_inc_fn)
     n_words = count_words(text)
     if n_words == 0:
         counter_inc_fn("filtered:empty_after_cleaning")
