@@ -20,9 +20,16 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from transforms.cleaning import CleanAndParse
 from transforms.config import CleanConfig, DedupConfig, ReadConfig
-from transforms.dedup import ConnectedComponents, _BandKeysFn, _bucket_edges, _ResolveNodeFn, _SplitComponentFn, resolve_lsh
+from transforms.dedup import (
+    ConnectedComponents,
+    _BandKeysFn,
+    _bucket_edges,
+    _ResolveNodeFn,
+    _SplitComponentFn,
+    key_by_text,
+    resolve_lsh,
+)
 from transforms.io import ReadRawShards
-from transforms.near_duplicates import exact_key
 
 DEFAULT_INPUT = str(Path(__file__).resolve().parents[2] / "shared" / "bench" / "volume" / "*.jsonl.zst")
 
@@ -40,10 +47,6 @@ def _joined(kv):
     return node, len(list(joined["docs"])), sorted(joined["component"])
 
 
-def _keyed(doc):
-    return exact_key(doc.text), doc
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--input", default=DEFAULT_INPUT)
@@ -53,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     options = PipelineOptions(["--runner=FnApiRunner", *beam_args])
     with beam.Pipeline(options=options) as p:
         docs = (p | ReadRawShards([args.input], ReadConfig())).documents | CleanAndParse(CleanConfig())
-        keyed = docs.documents | beam.Map(_keyed)
+        keyed = docs.documents | beam.Map(key_by_text)
         edges = keyed | beam.ParDo(_BandKeysFn(config, bands, rows)) | beam.GroupByKey() | beam.FlatMap(_bucket_edges)
         components = edges | ConnectedComponents(config.cc_rounds)
         joined = {"docs": keyed, "component": components} | beam.CoGroupByKey()

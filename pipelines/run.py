@@ -10,7 +10,7 @@ from dataclasses import asdict
 import apache_beam as beam
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from pipelines.build import build_pipeline, output_paths
 from pipelines.options import DEFAULT_RUNNER, CorpusOptions, beam_flags, effective_runner
@@ -68,7 +68,7 @@ def prepare(argv: list[str]) -> tuple[PipelineOptions, RunConfig, CorpusOptions]
     flags = beam_flags(config.beam) + list(argv)
     options = PipelineOptions(flags)
     runner = effective_runner(options)
-    if not options.view_as(beam.options.pipeline_options.StandardOptions).runner:
+    if not options.view_as(StandardOptions).runner:
         options = PipelineOptions([f"--runner={DEFAULT_RUNNER}", *flags])
     logger.info("runner: %s", runner)
     return options, config, options.view_as(CorpusOptions)

@@ -24,7 +24,7 @@ from transforms.minhash import MinHasher, band_keys, lsh_parameters
 from transforms.near_duplicates import Unit, candidate_threshold, exact_key, finalize_cluster, group_exact, split_component
 from transforms.records import Document
 
-__all__ = ["DeduplicateDocuments", "ConnectedComponents", "CLUSTERS_TAG", "resolve_lsh"]
+__all__ = ["DeduplicateDocuments", "ConnectedComponents", "CLUSTERS_TAG", "resolve_lsh", "key_by_text", "key_by_doc"]
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +58,16 @@ class _BandKeysFn(beam.DoFn):
             return
         for key in band_keys(self._hasher.signature(shingles), self._bands, self._rows):
             yield key, node
+
+
+def key_by_text(doc: Document) -> tuple[int, Document]:
+    """Graph node of a document: equal normalised texts share one node."""
+    return exact_key(doc.text), doc
+
+
+def key_by_doc(doc: Document) -> tuple[int, Document]:
+    """Graph node of a document when exact grouping is off: the document itself."""
+    return doc.doc_key, doc
 
 
 def _bucket_edges(element: tuple[int, Iterable[int]]) -> list[tuple[int, int]]:
@@ -217,9 +227,9 @@ class DeduplicateDocuments(beam.PTransform):
         bands, rows = resolve_lsh(config)
         logger.info("LSH: %d bands x %d rows for threshold %.3f", bands, rows, candidate_threshold(config))
         if config.exact:
-            keyed = docs | "ExactKey" >> beam.Map(lambda d: (exact_key(d.text), d))
+            keyed = docs | "ExactKey" >> beam.Map(key_by_text)
         else:
-            keyed = docs | "DocKey" >> beam.Map(lambda d: (d.doc_key, d))
+            keyed = docs | "DocKey" >> beam.Map(key_by_doc)
         components = (
             keyed
             | "BandKeys" >> beam.ParDo(_BandKeysFn(config, bands, rows))
