@@ -15,6 +15,7 @@ INSTALL_REQUIRES = [
     "xxhash==4.1.0",
     "zstandard==0.25.0",
     "ftfy==6.3.1",
+    "py3langid==0.4.0",
     "PyYAML==6.0.3",
 ]
 

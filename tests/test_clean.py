@@ -200,3 +200,19 @@ def test_adversarial_texts_cost_linear_time(text):
     full_time = time.perf_counter() - started
     # Ten times the text may cost at most ~25x (linear with generous noise), never 100x (quadratic).
     assert full_time < max(25 * small_time, 0.5)
+
+
+def test_language_is_identified_offline():
+    from transforms.language import LanguageIdentifier, with_language
+
+    identifier = LanguageIdentifier()
+    samples = {
+        "en": "The harbor board voted on Tuesday evening to restore the old wooden ferry pier.",
+        "fr": "Le conseil municipal a voté mardi soir pour restaurer la vieille jetée en bois.",
+        "de": "Der Stadtrat hat am Dienstagabend beschlossen, den alten Holzsteg zu restaurieren.",
+        "es": "El consejo municipal votó el martes por la noche para restaurar el viejo muelle de madera.",
+    }
+    for lang, text in samples.items():
+        found = with_language(doc(text), identifier)
+        assert found.lang == lang and found.lang_score > 0.5
+    assert identifier.identify("12345 !!! ---") == (None, 0.0)

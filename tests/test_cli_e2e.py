@@ -65,6 +65,7 @@ def test_sample_run_parses_metadata_and_strips_boilerplate(sample_run):
     assert str(frost["date"]) == "2025-03-13" and frost["url"] == "https://valley-courier.example/farm/frost"
     assert frost["title"] == "Late Frost Threatens the Valley's Apple Harvest"
     assert json.loads(frost["metadata"]) == {"section": "farm"}
+    assert all(r["lang"] == "en" and r["lang_score"] > 0.9 for r in rows.values())
     pier = rows["courier-001"]["text"]
     assert pier.startswith("The city's harbor board voted") and pier.endswith("at its next meeting.")
     assert rows["courier-001"]["title"] == "Harbor Board Approves Plan to Restore the Old Ferry Pier"

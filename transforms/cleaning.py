@@ -9,6 +9,7 @@ import apache_beam as beam
 from transforms.clean import CleanRules, clean_document
 from transforms.config import CleanConfig
 from transforms.io import REJECTED_TAG
+from transforms.language import LanguageIdentifier, with_language
 from transforms.metrics import get_counter_inc_fn
 from transforms.records import Document, Rejected
 
@@ -22,10 +23,16 @@ class _CleanFn(beam.DoFn):
     def setup(self) -> None:
         self._rules = CleanRules.build(self._config)
         self._inc = get_counter_inc_fn()
+        self._languages = LanguageIdentifier() if self._config.enabled and self._config.language_id else None
 
     def process(self, doc: Document) -> Iterator[object]:
         result = clean_document(doc, self._rules, self._inc)
-        yield beam.pvalue.TaggedOutput(REJECTED_TAG, result) if isinstance(result, Rejected) else result
+        if isinstance(result, Rejected):
+            yield beam.pvalue.TaggedOutput(REJECTED_TAG, result)
+        elif self._languages is not None:
+            yield with_language(result, self._languages)
+        else:
+            yield result
 
 
 class CleanAndParse(beam.PTransform):

@@ -48,6 +48,7 @@ class CleanConfig:
     fix_unicode: bool = True  # ftfy repair of mojibake and broken escapes
     boilerplate_lines: bool = True  # drop navigation/cookie/newsletter/"Read more" lines
     main_block: bool = True  # keep only the contiguous run of prose lines (the article body)
+    language_id: bool = True  # set `lang` and `lang_score` (py3langid, model inside the wheel)
     parse_header: bool = True  # leading `date 2025-03-13` / `url ...` / `title ...` lines become fields
     min_words: int = 1  # fewer words after cleaning: rejected as `too_short`
 

@@ -47,6 +47,7 @@ class Document:
     date: str | None = None  # ISO 8601 date, YYYY-MM-DD
     title: str | None = None
     lang: str | None = None
+    lang_score: float | None = None  # probability of `lang` from the language identifier
     metadata: str | None = None  # JSON object of the input fields we have no column for
     n_words: int = 0
     cluster_id: int | None = None
@@ -82,6 +83,7 @@ DOCUMENT_SCHEMA = pa.schema(
         pa.field("date", pa.date32()),
         pa.field("title", pa.string()),
         pa.field("lang", pa.string()),
+        pa.field("lang_score", pa.float32()),
         pa.field("text", pa.string(), nullable=False),
         pa.field("n_words", pa.int32(), nullable=False),
         pa.field("metadata", pa.string()),
@@ -128,6 +130,7 @@ def document_row(doc: Document) -> dict[str, object]:
         "date": dt.date.fromisoformat(doc.date) if doc.date else None,
         "title": doc.title,
         "lang": doc.lang,
+        "lang_score": doc.lang_score,
         "text": doc.text,
         "n_words": doc.n_words,
         "metadata": doc.metadata,
