@@ -29,7 +29,7 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, inputs: list[str], outpu
     """Add the whole corpus graph to `p`; returns its main PCollections for tests and callers."""
     paths = output_paths(output)
     read = p | "ReadRawShards" >> ReadRawShards(inputs, config.read)
-    cleaned = read.documents | "CleanAndParse" >> CleanAndParse(config.clean)
+    cleaned = read.documents | "CleanAndParse" >> CleanAndParse(config.clean, config.quality)
     deduped = cleaned.documents | "DeduplicateDocuments" >> DeduplicateDocuments(config.dedup)
     documents = deduped["documents"]
     clusters = deduped[CLUSTERS_TAG]

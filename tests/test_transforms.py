@@ -10,7 +10,7 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from tests.test_clustering import union_find
 from transforms.cleaning import CleanAndParse
-from transforms.config import CleanConfig, DedupConfig, ReadConfig
+from transforms.config import CleanConfig, DedupConfig, QualityConfig, ReadConfig
 from transforms.dedup import CLUSTERS_TAG, ConnectedComponents, DeduplicateDocuments
 from transforms.io import FILE_COUNTS_TAG, REJECTED_TAG, ReadRawShards
 from transforms.records import Document
@@ -84,17 +84,18 @@ def test_dedup_disabled_keeps_every_document_single(test_pipeline):
 
 
 def test_clean_and_parse_routes_rejects(test_pipeline):
-    docs = [doc(1, "Home\nA sentence that stays in the text.", "keep"), doc(2, "Read more\nMenu", "drop")]
+    body = " ".join(["The council agreed to repair the bridge and to open a footpath that will stay with the town."] * 5)
+    docs = [
+        doc(1, "Home\n" + body, "keep"),
+        doc(2, "Read more\nMenu", "emptied"),
+        doc(3, "A sentence that is far too short to be a document of its own.", "short"),
+    ]
     with test_pipeline as p:
-        out = p | beam.Create(docs) | CleanAndParse(CleanConfig())
-        assert_that(
-            out.documents | beam.Map(lambda d: (d.id, d.text)),
-            equal_to([("keep", "A sentence that stays in the text.")]),
-            label="docs",
-        )
+        out = p | beam.Create(docs) | CleanAndParse(CleanConfig(), QualityConfig())
+        assert_that(out.documents | beam.Map(lambda d: (d.id, d.text, d.lang)), equal_to([("keep", body, "en")]), label="docs")
         assert_that(
             out[REJECTED_TAG] | beam.Map(lambda r: (r.id, r.reason)),
-            equal_to([("drop", "empty_after_cleaning")]),
+            equal_to([("emptied", "empty_after_cleaning"), ("short", "gopher_word_count")]),
             label="rejected",
         )
 

@@ -17,6 +17,7 @@ __all__ = [
     "ConfigError",
     "ReadConfig",
     "CleanConfig",
+    "QualityConfig",
     "DedupConfig",
     "OutputConfig",
     "RunConfig",
@@ -54,6 +55,35 @@ class CleanConfig:
 
     def __post_init__(self) -> None:
         _require(self.min_words >= 0, "clean.min_words", "must be >= 0")
+
+
+@dataclass(frozen=True)
+class QualityConfig:
+    """Gopher quality and repetition rules; a failing document is rejected with the rule's name."""
+
+    enabled: bool = True
+    min_words: int = 50
+    max_words: int = 100_000
+    min_mean_word_length: float = 3.0
+    max_mean_word_length: float = 10.0
+    max_symbol_word_ratio: float = 0.1  # "#", "...", "…" per word
+    max_bullet_lines: float = 0.9  # fraction of lines starting with a bullet
+    max_ellipsis_lines: float = 0.3  # fraction of lines ending with an ellipsis
+    min_alpha_words: float = 0.8  # fraction of words with a letter
+    min_stop_words: int = 2  # of "the be to of and that have with", for English text only
+    max_duplicate_lines: float = 0.3  # fraction of lines that repeat an earlier line
+
+    def __post_init__(self) -> None:
+        _require(0 <= self.min_words <= self.max_words, "quality.min_words", "must be >= 0 and <= quality.max_words")
+        _require(
+            0 < self.min_mean_word_length <= self.max_mean_word_length,
+            "quality.min_mean_word_length",
+            "must be > 0 and <= quality.max_mean_word_length",
+        )
+        for name in ("max_bullet_lines", "max_ellipsis_lines", "min_alpha_words", "max_duplicate_lines"):
+            _require(0.0 <= getattr(self, name) <= 1.0, f"quality.{name}", "must be in [0, 1]")
+        _require(self.max_symbol_word_ratio >= 0, "quality.max_symbol_word_ratio", "must be >= 0")
+        _require(self.min_stop_words >= 0, "quality.min_stop_words", "must be >= 0")
 
 
 KEEP_POLICIES = ("longest", "min_id")
@@ -109,6 +139,7 @@ class OutputConfig:
 class RunConfig:
     read: ReadConfig = field(default_factory=ReadConfig)
     clean: CleanConfig = field(default_factory=CleanConfig)
+    quality: QualityConfig = field(default_factory=QualityConfig)
     dedup: DedupConfig = field(default_factory=DedupConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     # Default Beam pipeline options of this profile (e.g. runner); the command line overrides them.
