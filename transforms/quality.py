@@ -5,6 +5,7 @@ them): each returns the name of the first rule a cleaned document fails, which b
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 from transforms.config import QualityConfig
@@ -13,6 +14,8 @@ from transforms.records import Document
 __all__ = ["quality_reason"]
 
 _STOP_WORDS = frozenset({"the", "be", "to", "of", "and", "that", "have", "with"})
+# A whitespace-delimited word none of whose characters is a letter ([^\W\d_] is a Unicode letter).
+_NO_LETTER_WORD_RE = re.compile(r"(?<!\S)(?:(?![^\W\d_])\S)+(?!\S)")
 _BULLETS = ("•", "●", "○", "▪", "◦", "‣", "⁃", "-", "*", "–", "—")
 
 
@@ -33,9 +36,9 @@ def quality_reason(doc: Document, config: QualityConfig) -> str | None:
         return "gopher_bullet_lines"
     if sum(line.rstrip().endswith(("...", "…")) for line in lines) > config.max_ellipsis_lines * len(lines):
         return "gopher_ellipsis_lines"
-    if sum(any(ch.isalpha() for ch in word) for word in words) < config.min_alpha_words * n_words:
+    if n_words - len(_NO_LETTER_WORD_RE.findall(doc.text)) < config.min_alpha_words * n_words:
         return "gopher_alpha_words"
-    if doc.lang == "en" and len(_STOP_WORDS.intersection(w.lower() for w in words)) < config.min_stop_words:
+    if doc.lang == "en" and len(_STOP_WORDS.intersection(doc.text.lower().split())) < config.min_stop_words:
         return "gopher_stop_words"
     repeated = sum(count - 1 for count in Counter(lines).values() if count > 1)
     if repeated > config.max_duplicate_lines * len(lines):
