@@ -216,3 +216,22 @@ def test_language_is_identified_offline():
         found = with_language(doc(text), identifier)
         assert found.lang == lang and found.lang_score > 0.5
     assert identifier.identify("12345 !!! ---") == (None, 0.0)
+
+
+def test_comment_section_ends_the_body():
+    # Web text: one paragraph per line, longer than a hard-wrapped line could be.
+    body = [
+        "The council met on Monday evening and agreed, after a long debate, to repair the old bridge before the winter storms arrive.",
+        "Engineers said the work would take four months and cost less than the council had feared when the cracks were first found.",
+    ]
+    comments = [
+        "Posted in Local news",
+        "12 Comments",
+        "Jane on May 3 said:",
+        "I have waited for this repair for years and I am very glad the council finally agreed to it.",
+    ]
+    cleaned, counters = counted("\n".join(body + comments))
+    assert cleaned.text == "\n".join(body)
+    assert counters["line-filtered:comments"] == 3
+    again, _ = counted(cleaned.text)
+    assert again.text == cleaned.text

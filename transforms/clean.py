@@ -91,6 +91,15 @@ _PROSE_MIN_WORDS = 10
 _LONG_LINE_WORDS = 25
 _SHORT_LINE_COST = 1.5
 _WRAP_MAX_CHARS = 100
+# The heading of a comment section ("12 Comments", "Leave a reply", "Join the discussion"): the body
+# ends there. Only short lines count, and only inside the main block, never at its first line.
+_COMMENTS_RE = re.compile(
+    r"^(\d+ )?(comments?|responses?|replies|reader comments|discussion)( \(\d+\))?:?$"
+    r"|^(leave|post|add|write) a (comment|reply|response)\b|^join the (discussion|conversation)\b"
+    r"|^\d+ (comments?|responses?|replies)\b|^show comments\b|^comments are closed\b",
+    re.IGNORECASE,
+)
+_COMMENTS_MAX_WORDS = 8
 
 
 @dataclass(frozen=True)
@@ -301,6 +310,18 @@ def _main_block(text: str, counter_inc_fn: CounterIncFn) -> str:
     return "\n".join(lines[keep_from:keep_to])
 
 
+def _cut_comments(text: str, counter_inc_fn: CounterIncFn) -> str:
+    """The text up to the heading of a comment section, if it has one."""
+    lines = text.split("\n")
+    for i, line in enumerate(lines[1:], start=1):
+        if count_words(line) <= _COMMENTS_MAX_WORDS and _COMMENTS_RE.search(line):
+            for dropped in lines[i:]:
+                if dropped:
+                    counter_inc_fn("line-filtered:comments")
+            return "\n".join(lines[:i])
+    return text
+
+
 def clean_document(doc: Document, rules: CleanRules, counter_inc_fn: CounterIncFn = noop_counter) -> Document | Rejected:
     """Clean one document; returns it updated, or a `Rejected` with the reason it was dropped.
 
@@ -326,6 +347,11 @@ def clean_document(doc: Document, rules: CleanRules, counter_inc_fn: CounterIncF
         updates["title"] = _headline(text)
     if config.main_block:
         text = _main_block(text, counter_inc_fn)
+        cut = _cut_comments(text, counter_inc_fn)
+        if cut != text:
+            # The lines just before a comment section ("Posted in ...", "Share") may now end the
+            # block; selecting again keeps the result a fixed point of cleaning.
+            text = _main_block(cut, counter_inc_fn)
     n_words = count_words(text)
     if n_words == 0:
         counter_inc_fn("filtered:empty_after_cleaning")
