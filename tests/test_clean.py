@@ -235,3 +235,20 @@ def test_comment_section_ends_the_body():
     assert counters["line-filtered:comments"] == 3
     again, _ = counted(cleaned.text)
     assert again.text == cleaned.text
+
+
+def test_unspaced_scripts_count_as_prose():
+    body = "今回はそのデスクトップアプリに関する話です。起動の方法と設定の手順を順番に説明していきますので、参考にしてください。"
+    page = "\n".join(["ホーム", "カテゴリー", "2019年11月 2019年4月 2019年1月", body, "関連記事"])
+    cleaned, _ = counted(page)
+    assert cleaned.text == body
+
+
+def test_link_lists_with_counts_are_not_prose():
+    links = [f"Week {i} power rankings and what the coaches said after the game ({100 + i})" for i in range(5)]
+    body = (
+        "The coach said after the game that the team still believes it can reach the playoffs this season, "
+        "although the loss on Monday night made the path much harder than it was a week ago."
+    )
+    cleaned, _ = counted("\n".join([*links, body]))
+    assert cleaned.text == body

@@ -81,7 +81,7 @@ _BOILERPLATE_MAX_WORDS = 15
 # Short lines without an end of sentence at the top or bottom of a page are menus, section names
 # and bylines of the page template (jusText's observation: boilerplate clusters at the edges).
 _EDGE_MAX_WORDS = 3
-_SENTENCE_END = tuple(".!?:;\"'”’»)…")
+_SENTENCE_END = tuple(".!?:;\"'”’»)…。！？」』")
 _TITLE_MAX_WORDS = 25
 _HEADER_MAX_WORDS = 12
 # Main block: a line that reads as prose (>= 10 words ending a sentence, or >= 25 words) adds its
@@ -91,6 +91,10 @@ _PROSE_MIN_WORDS = 10
 _LONG_LINE_WORDS = 25
 _SHORT_LINE_COST = 1.5
 _WRAP_MAX_CHARS = 100
+# Scripts written without spaces (Chinese, Japanese, Thai...): about two characters make a word.
+_UNSPACED_RE = re.compile("[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+# A line ending in a bare count, "Week 12 power rankings (133)", lists a link with its comments.
+_COUNTER_END_RE = re.compile(r"\(\d+\)$")
 # The heading of a comment section ("12 Comments", "Leave a reply", "Join the discussion"): the body
 # ends there. Only short lines count, and only inside the main block, never at its first line.
 _COMMENTS_RE = re.compile(
@@ -252,7 +256,9 @@ def _line_score(line: str) -> float:
     words = count_words(line)
     if words == 0:
         return 0.0
-    if words >= _PROSE_MIN_WORDS and line.endswith(_SENTENCE_END):
+    if not line.isascii():
+        words += len(_UNSPACED_RE.findall(line)) // 2
+    if words >= _PROSE_MIN_WORDS and line.endswith(_SENTENCE_END) and not _COUNTER_END_RE.search(line):
         return float(words)
     if words >= _LONG_LINE_WORDS:
         return 0.5 * words
