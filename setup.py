@@ -16,6 +16,8 @@ INSTALL_REQUIRES = [
     "zstandard==0.25.0",
     "ftfy==6.3.1",
     "py3langid==0.4.0",
+    "warcio==1.8.1",
+    "resiliparse==2.0.0",
     "PyYAML==6.0.3",
 ]
 

@@ -16,18 +16,21 @@ __all__ = ["COMPRESSION_SUFFIXES", "input_format", "parse_jsonl_line", "parse_te
 
 COMPRESSION_SUFFIXES = (".gz", ".zst", ".zstd", ".bz2", ".xz")
 _JSONL_SUFFIXES = (".jsonl", ".json", ".ndjson")
+_WARC_SUFFIXES = (".warc", ".wet", ".arc")
 _REJECTED_TEXT_LIMIT = 100_000  # characters of a too-large record kept in `rejected/`
 
 _DATE_RE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 
 
 def input_format(path: str) -> str:
-    """`jsonl` or `text`, from the file name with its compression suffix removed."""
+    """`jsonl`, `warc` or `text`, from the file name with its compression suffix removed."""
     name = path.lower()
     for suffix in COMPRESSION_SUFFIXES:
         if name.endswith(suffix):
             name = name[: -len(suffix)]
             break
+    if name.endswith(_WARC_SUFFIXES):
+        return "warc"
     return "jsonl" if name.endswith(_JSONL_SUFFIXES) else "text"
 
 

@@ -14,11 +14,13 @@ from apache_beam.io import fileio
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.io.parquetio import WriteToParquet
+from warcio.archiveiterator import ArchiveIterator
 
 from transforms.config import OutputConfig, ReadConfig
 from transforms.inputs import input_format, parse_jsonl_line, parse_text_file
 from transforms.metrics import get_counter_inc_fn
 from transforms.records import Document, Rejected
+from transforms.warc import CONTENT_RECORD_TYPES, record_to_document
 
 __all__ = ["ReadRawShards", "WriteParquetRows", "REJECTED_TAG", "FILE_COUNTS_TAG"]
 
@@ -55,27 +57,47 @@ class _ReadShardFn(beam.DoFn):
 
     def process(self, metadata: fileio.FileMetadata) -> Iterator[object]:
         path = metadata.path
+        fmt = input_format(path)
         records = 0  # records yielded, each a document or a rejected row
-        line = 0  # location of the current record: 1-based line number, 0 for a whole file
+        location = 0  # of the last record: 1-based line, byte offset in an archive, 0 for a whole file
+        # warcio undoes the per-record gzip of WARC files itself, so those are opened as they are.
+        compression = CompressionTypes.UNCOMPRESSED if fmt == "warc" else CompressionTypes.AUTO
         try:
-            with FileSystems.open(path, compression_type=CompressionTypes.AUTO) as handle:
-                if input_format(path) == "jsonl":
-                    for line, raw in enumerate(_iter_lines(handle), start=1):
-                        if not raw.strip():
-                            continue  # a blank line holds no record
-                        records += 1
-                        yield self._route(parse_jsonl_line(raw.rstrip(b"\r"), path, line, self._config.max_doc_bytes))
-                else:
-                    raw = handle.read()
+            with FileSystems.open(path, compression_type=compression) as handle:
+                for item_location, item in self._records(handle, path, fmt):
+                    location = item_location
                     records += 1
-                    yield self._route(parse_text_file(raw, path, self._config.max_doc_bytes))
+                    yield self._route(item)
         except Exception as err:  # noqa: BLE001 - a broken shard must not stop the run
             records += 1
-            logger.warning("reading %s stopped after line %d: %s", path, line, err)
-            error = Rejected(path, line + 1, "read_error", None, detail=f"{type(err).__name__}: {err}")
+            logger.warning("reading %s stopped after record at %d: %s", path, location, err)
+            error = Rejected(path, location + 1, "read_error", None, detail=f"{type(err).__name__}: {err}")
             yield self._route(error)
         self._inc("files-read")
         yield beam.pvalue.TaggedOutput(FILE_COUNTS_TAG, (path, records))
+
+    def _records(self, handle, path: str, fmt: str) -> Iterator[tuple[int, Document | Rejected]]:
+        """(location, Document or Rejected) for every record of one open file."""
+        limit = self._config.max_doc_bytes
+        if fmt == "jsonl":
+            for line, raw in enumerate(_iter_lines(handle), start=1):
+                if raw.strip():  # a blank line holds no record
+                    yield line, parse_jsonl_line(raw.rstrip(b"\r"), path, line, limit)
+        elif fmt == "warc":
+            archive = ArchiveIterator(handle)
+            for record in archive:
+                if record.rec_type not in CONTENT_RECORD_TYPES:
+                    self._inc("warc-records-skipped")
+                    continue
+                payload = record.content_stream().read(limit + 1)
+                offset = archive.get_record_offset()  # valid only once the content has been read
+                headers = dict(record.rec_headers.headers)
+                content_type = (
+                    record.http_headers.get_header("Content-Type") if record.http_headers else headers.get("Content-Type")
+                )
+                yield offset, record_to_document(record.rec_type, headers, content_type, payload, path, offset, limit)
+        else:
+            yield 0, parse_text_file(handle.read(), path, limit)
 
     def _route(self, item: Document | Rejected) -> object:
         if isinstance(item, Rejected):
@@ -89,7 +111,8 @@ class ReadRawShards(beam.PTransform):
     """File patterns -> Documents (main output), `rejected` rows and per-file `file_counts`.
 
     Formats by file name: `.jsonl`/`.json`/`.ndjson` (one JSON object per line, optionally `.gz`
-    or `.zst`) and anything else as one plain-text document per file.
+    or `.zst`), `.warc`/`.wet`/`.arc` (optionally `.gz`; conversion records as text, HTML responses
+    through a main-content extractor), and anything else as one plain-text document per file.
     """
 
     def __init__(self, patterns: list[str], config: ReadConfig) -> None:

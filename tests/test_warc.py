@@ -1,0 +1,77 @@
+"""WARC/WET input: the real samples in tests/data/warc (from ../shared/data/warc, with their licences)."""
+
+import json
+
+import pyarrow.dataset as ds
+
+from pipelines.cli import main
+from tests.conftest import DATA
+from transforms.inputs import input_format
+from transforms.warc import record_to_document
+
+WARC = DATA / "warc"
+HTML = (
+    b"<html><head><title>t</title></head><body><nav><a href='/'>Home</a></nav><article><p>"
+    + b"The river rose in the night. " * 20
+    + b"</p></article></body></html>"
+)
+
+
+def test_archive_names_are_warc_format():
+    assert input_format("a.warc.gz") == input_format("b.wet.gz") == input_format("c.warc") == "warc"
+
+
+def test_conversion_record_is_plain_text():
+    doc = record_to_document(
+        "conversion",
+        {"WARC-Target-URI": "https://x.example/a", "WARC-Record-ID": "<r1>", "WARC-Date": "2024-05-18T01:58:10Z"},
+        "text/plain",
+        b"Some text here.",
+        "a.wet",
+        10,
+        1000,
+    )
+    assert (doc.id, doc.url, doc.text, doc.record) == ("<r1>", "https://x.example/a", "Some text here.", 10)
+    assert json.loads(doc.metadata) == {
+        "content_type": "text/plain",
+        "warc_date": "2024-05-18T01:58:10Z",
+        "warc_type": "conversion",
+    }
+
+
+def test_html_response_goes_through_main_content_extraction():
+    doc = record_to_document("response", {"WARC-Record-ID": "<r2>"}, "text/html; charset=utf-8", HTML, "a.warc", 5, 100_000)
+    assert doc.text.startswith("The river rose in the night.") and "Home" not in doc.text
+
+
+def test_unusable_records_are_rejected_with_a_reason():
+    image = record_to_document("response", {}, "image/png", b"\x89PNG", "a.warc", 7, 1000)
+    assert (image.reason, image.detail, image.id) == ("unsupported_content_type", "image/png", "a.warc@7")
+    assert record_to_document("response", {}, "text/html", HTML, "a.warc", 8, 100).reason == "too_large"
+    assert record_to_document("conversion", {}, None, b"  \n ", "a.wet", 9, 100).reason == "empty_text"
+
+
+def test_warc_wet_and_a_corrupt_archive_end_to_end(tmp_path):
+    out = tmp_path / "o"
+    args = [
+        "run",
+        "--input",
+        str(WARC / "*.warc"),
+        "--input",
+        str(WARC / "*.gz"),
+        "--output",
+        str(out),
+        "--set",
+        "quality.enabled=false",
+    ]
+    assert main(args) == 0
+    docs = {
+        r["source"].rsplit("/", 1)[-1]: r for r in ds.dataset(str(out / "documents"), format="parquet").to_table().to_pylist()
+    }
+    assert set(docs) == {"whirlwind.warc.gz", "whirlwind.warc.wet.gz", "example-trunc.warc"}
+    # The same page as an HTML response (extracted here) and as the crawler's WET text: one cluster.
+    html, wet = docs["whirlwind.warc.gz"], docs["whirlwind.warc.wet.gz"]
+    assert html["url"] == wet["url"] == "https://an.wikipedia.org/wiki/Escopete"
+    assert html["cluster_id"] == wet["cluster_id"] and html["lang"] == "an"
+    rejected = ds.dataset(str(out / "rejected"), format="parquet").to_table().to_pylist()
+    assert [(r["source"].rsplit("/", 1)[-1], r["reason"]) for r in rejected] == [("example-bad.warc.gz", "read_error")]

@@ -1,0 +1,76 @@
+"""WARC/WET records -> Documents: `conversion` records (WET) are plain text; `response` records with
+HTML go through resiliparse's main-content extractor. Pure functions over a record's parts; the Beam
+reader in `transforms.io` iterates the archive with warcio (which handles per-record gzip).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from transforms.records import Document, Rejected, doc_key_for
+
+__all__ = ["CONTENT_RECORD_TYPES", "record_to_document", "html_to_text"]
+
+# The record types that hold a page; warcinfo, request and metadata records describe the crawl.
+CONTENT_RECORD_TYPES = ("conversion", "response", "resource")
+_CHARSET_RE = re.compile(r"charset=[\"']?([\w.:-]+)", re.IGNORECASE)
+_HTML_TYPES = ("text/html", "application/xhtml+xml")
+_TEXT_TYPES = ("text/plain",)
+
+
+def html_to_text(html: bytes, content_type: str | None) -> str:
+    """The main content of an HTML page as text (resiliparse; navigation and footers dropped)."""
+    from resiliparse.extract.html2text import extract_plain_text
+    from resiliparse.parse.encoding import bytes_to_str, detect_encoding
+
+    match = _CHARSET_RE.search(content_type or "")
+    encoding = match[1] if match else detect_encoding(html)
+    return extract_plain_text(bytes_to_str(html, encoding), main_content=True)
+
+
+def record_to_document(
+    record_type: str,
+    headers: dict[str, str],
+    content_type: str | None,
+    payload: bytes,
+    source: str,
+    offset: int,
+    max_doc_bytes: int,
+) -> Document | Rejected:
+    """One content record -> Document, or Rejected with the reason it holds no usable text.
+
+    Args:
+        record_type: the WARC-Type (one of `CONTENT_RECORD_TYPES`).
+        headers: the WARC headers of the record.
+        content_type: the HTTP Content-Type of a response, the WARC Content-Type otherwise.
+        payload: the record's content (the HTTP body for a response).
+        source: the archive's path.
+        offset: byte offset of the record in the archive: its location in `rejected/`.
+        max_doc_bytes: a larger payload is rejected as `too_large` before it is parsed.
+    """
+    record_id = headers.get("WARC-Record-ID") or f"{source}@{offset}"
+    if len(payload) > max_doc_bytes:
+        return Rejected(source, offset, "too_large", None, id=record_id, detail=f"{len(payload)} bytes")
+    kind = (content_type or "").split(";")[0].strip().lower()
+    if record_type == "conversion" or kind in _TEXT_TYPES:
+        text = payload.decode("utf-8", "replace")
+    elif kind in _HTML_TYPES:
+        try:
+            text = html_to_text(payload, content_type)
+        except Exception as err:  # noqa: BLE001 - a page the extractor cannot read is a reject, not a crash
+            return Rejected(source, offset, "html_extraction_failed", None, id=record_id, detail=str(err)[:500])
+    else:
+        return Rejected(source, offset, "unsupported_content_type", None, id=record_id, detail=kind or "none")
+    if not text.strip():
+        return Rejected(source, offset, "empty_text", text, id=record_id)
+    metadata = {"warc_type": record_type, "warc_date": headers.get("WARC-Date"), "content_type": kind or None}
+    return Document(
+        doc_key=doc_key_for(source, offset),
+        id=record_id,
+        source=source,
+        record=offset,
+        text=text,
+        url=headers.get("WARC-Target-URI"),
+        metadata=json.dumps({k: v for k, v in metadata.items() if v}, sort_keys=True),
+    )
