@@ -10,7 +10,7 @@ import datetime as dt
 import json
 import re
 
-from transforms.records import Document, Rejected, doc_key_for
+from transforms.records import Document, Rejected
 
 __all__ = ["COMPRESSION_SUFFIXES", "input_format", "parse_jsonl_line", "parse_text_file", "normalise_date"]
 
@@ -96,15 +96,8 @@ def parse_jsonl_line(raw: bytes, source: str, record: int, max_doc_bytes: int) -
     if date is not None:
         obj.pop("date")
     metadata = json.dumps(obj, ensure_ascii=False, sort_keys=True) if obj else None
-    return Document(
-        doc_key=doc_key_for(source, record),
-        id=doc_id,
-        source=source,
-        record=record,
-        text=text,
-        url=url if isinstance(url, str) and url else None,
-        date=date,
-        metadata=metadata,
+    return Document.read_at(
+        source, record, doc_id, text, url=url if isinstance(url, str) and url else None, date=date, metadata=metadata
     )
 
 
@@ -118,4 +111,4 @@ def parse_text_file(raw: bytes, source: str, max_doc_bytes: int) -> Document | R
         return text
     if not text.strip():
         return Rejected(source, 0, "empty_text", text, id=source)
-    return Document(doc_key=doc_key_for(source, 0), id=source, source=source, record=0, text=text)
+    return Document.read_at(source, 0, source, text)

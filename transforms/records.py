@@ -60,6 +60,11 @@ class Document:
     def replace(self, **changes: object) -> Document:
         return dataclasses.replace(self, **changes)
 
+    @classmethod
+    def read_at(cls, source: str, record: int, doc_id: str, text: str, **fields: object) -> Document:
+        """A document as read from `source` at `record`; its `doc_key` derives from that location."""
+        return cls(doc_key=doc_key_for(source, record), id=doc_id, source=source, record=record, text=text, **fields)
+
 
 @dataclass(frozen=True, slots=True)
 class Rejected:

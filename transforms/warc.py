@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 
-from transforms.records import Document, Rejected, doc_key_for
+from transforms.records import Document, Rejected
 
 __all__ = ["CONTENT_RECORD_TYPES", "record_to_document", "html_to_text"]
 
@@ -65,12 +65,5 @@ def record_to_document(
     if not text.strip():
         return Rejected(source, offset, "empty_text", text, id=record_id)
     metadata = {"warc_type": record_type, "warc_date": headers.get("WARC-Date"), "content_type": kind or None}
-    return Document(
-        doc_key=doc_key_for(source, offset),
-        id=record_id,
-        source=source,
-        record=offset,
-        text=text,
-        url=headers.get("WARC-Target-URI"),
-        metadata=json.dumps({k: v for k, v in metadata.items() if v}, sort_keys=True),
-    )
+    fields = json.dumps({k: v for k, v in metadata.items() if v}, sort_keys=True)
+    return Document.read_at(source, offset, record_id, text, url=headers.get("WARC-Target-URI"), metadata=fields)
