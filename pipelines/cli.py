@@ -12,7 +12,7 @@ logger = logging.getLogger(__name__)
 
 _RUN_EPILOG = """\
 Any Beam pipeline option may follow, e.g. --runner=FnApiRunner --direct_running_mode=multi_processing
---direct_num_workers=2, or a cluster runner's options with --setup_file=./setup.py. The profile's
+(one SDK worker process), or a cluster runner's options with --setup_file=./setup.py. The profile's
 `beam:` section gives defaults that these override. Without a runner, FnApiRunner is used: it runs
 locally and never touches the network.
 """
@@ -26,23 +26,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a corpus job", epilog=_RUN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    run.add_argument("--config", help="YAML run profile, e.g. configs/local.yaml")
-    run.add_argument(
-        "--input",
-        action="append",
-        required=True,
-        metavar="PATTERN",
-        help="input files (.jsonl[.gz|.zst], .txt); repeatable; any Beam FileSystems scheme",
-    )
-    run.add_argument("--output", required=True, metavar="DIR", help="output directory")
-    run.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override one config key, e.g. --set dedup.threshold=0.8; repeatable",
-    )
-    run.add_argument("--overwrite", action="store_true", help="replace the run already in DIR")
+    from pipelines.options import CorpusOptions  # imports Beam: only once logging is set up
+
+    CorpusOptions._add_argparse_args(run)
     lsh = sub.add_parser("lsh", help="print LSH bands x rows and the candidate probability curve")
     lsh.add_argument("--threshold", type=float, default=0.8)
     lsh.add_argument("--num-perm", type=int, default=128)
@@ -84,10 +70,11 @@ def _quiet_gcp_notice(record: logging.LogRecord) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    level = logging.DEBUG if "--debug" in argv else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger().addFilter(_quiet_gcp_notice)
     parser = _parser()
     args, beam_args = parser.parse_known_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger().addFilter(_quiet_gcp_notice)
     if args.command == "lsh":
         if beam_args:
             parser.error(f"unrecognised arguments: {' '.join(beam_args)}")

@@ -29,11 +29,25 @@ class CorpusOptions(PipelineOptions):
 
     @classmethod
     def _add_argparse_args(cls, parser) -> None:
-        parser.add_argument("--config", help="YAML run profile (see configs/)")
-        parser.add_argument("--input", action="append", default=[], help="input file pattern; repeatable")
-        parser.add_argument("--output", help="output directory")
-        parser.add_argument("--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE")
-        parser.add_argument("--overwrite", action="store_true", default=False)
+        # The one definition of these flags: Beam parses them here and `corpusbeam run --help` shows them.
+        parser.add_argument("--config", help="YAML run profile, e.g. configs/local.yaml")
+        parser.add_argument(
+            "--input",
+            action="append",
+            default=[],
+            metavar="PATTERN",
+            help="input files (.jsonl[.gz|.zst], .warc[.gz], .wet[.gz], .txt); repeatable; any Beam FileSystems scheme",
+        )
+        parser.add_argument("--output", metavar="DIR", help="output directory")
+        parser.add_argument(
+            "--set",
+            action="append",
+            default=[],
+            dest="overrides",
+            metavar="KEY=VALUE",
+            help="override one config key, e.g. --set dedup.threshold=0.8; repeatable",
+        )
+        parser.add_argument("--overwrite", action="store_true", default=False, help="replace the run already in DIR")
 
 
 def beam_flags(profile: dict[str, object]) -> list[str]:
