@@ -153,7 +153,7 @@ def _normalise_once(text: str, repair: bool) -> str:
         text = ftfy.fix_text(text, normalization="NFC")
     text = unicodedata.normalize("NFC", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _C1_CONTROL_RE.sub("", _C0_CONTROL_RE.sub("", text))
+    text = _C1_CONTROL_RE.sub("", text)  # C0 controls are gone before the first pass
     text = _LINE_EDGE_SPACE_RE.sub("\n", _HSPACE_RE.sub(" ", text))
     text = _BLANK_LINES_RE.sub("\n\n", text).strip()
     # Removing characters can create new NFC compositions; one more pass makes it a fixed point.

@@ -72,8 +72,6 @@ def _similar_to(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(similar?, Jaccard) of each candidate to the leader: estimate first, exact where it can matter."""
     jaccard = (sigs[candidates] == sigs[leader]).mean(axis=1)
-    sizes = np.array([shingles[c].size for c in candidates], dtype=np.float64)
-    lead_size = float(shingles[leader].size)
     if exact:
         floor = candidate_threshold(config) - _EXACT_MARGIN
         for n, c in enumerate(candidates):
@@ -82,6 +80,8 @@ def _similar_to(
     similar = jaccard >= config.threshold
     if config.containment > 0:
         # The shorter of the two must be contained in the longer one.
+        lead_size = shingles[leader].size
+        sizes = (shingles[c].size for c in candidates)
         contained = np.array([containment_from_jaccard(j, min(s, lead_size), max(s, lead_size)) for j, s in zip(jaccard, sizes)])
         similar |= contained >= config.containment
     return similar, jaccard
