@@ -71,6 +71,17 @@ def test_sample_run_parses_metadata_and_strips_boilerplate(sample_run):
     assert rows["courier-001"]["title"] == "Harbor Board Approves Plan to Restore the Old Ferry Pier"
     for furniture in ("Skip to content", "Read more", "newsletter", "cookies", "All rights reserved"):
         assert furniture not in pier
+    assert {r["site"] for r in rows.values()} == {"valley-courier.example", "coastal-wire.example", None}
+
+
+def test_sample_run_removes_the_sites_template_lines(sample_run):
+    # Every Valley Courier page carries the same membership appeal: a prose line no per-page rule can
+    # tell from the article; it is on 4 pages of the site, so it goes from all of them.
+    appeal = "journalism is paid for by readers like you"
+    raw = (SAMPLES / "courier-2025-03.jsonl").read_text()
+    assert raw.count(appeal) == 4
+    rows = read(sample_run, "documents").to_pylist()
+    assert not any(appeal in r["text"] for r in rows)
 
 
 def test_stats_account_for_every_record(sample_run):

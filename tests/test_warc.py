@@ -32,11 +32,9 @@ def test_conversion_record_is_plain_text():
         1000,
     )
     assert (doc.id, doc.url, doc.text, doc.record) == ("<r1>", "https://x.example/a", "Some text here.", 10)
-    assert json.loads(doc.metadata) == {
-        "content_type": "text/plain",
-        "warc_date": "2024-05-18T01:58:10Z",
-        "warc_type": "conversion",
-    }
+    assert json.loads(doc.metadata) == {"content_type": "text/plain", "warc_type": "conversion"}
+    assert doc.crawl_date == "2024-05-18T01:58:10+00:00"  # a fetch time, never the publication `date`
+    assert doc.date is None
 
 
 def test_html_response_goes_through_main_content_extraction():

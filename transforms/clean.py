@@ -18,10 +18,11 @@ from ftfy.badness import is_bad
 
 from transforms.config import CleanConfig
 from transforms.inputs import normalise_date
+from transforms.metadata import date_from_text, date_from_url, site_of
 from transforms.metrics import CounterIncFn, noop_counter
 from transforms.records import Document, Rejected
 
-__all__ = ["CleanRules", "clean_document", "normalise_text", "count_words"]
+__all__ = ["CleanRules", "prepare_document", "clean_body", "clean_document", "normalise_text", "count_words"]
 
 # C0 controls except tab and newline, zero-width characters and the BOM go before the repair (they
 # can split mojibake that ftfy would otherwise see); C1 controls go after it, because ftfy needs
@@ -330,29 +331,38 @@ def _cut_comments(text: str, counter_inc_fn: CounterIncFn) -> str:
     return text
 
 
-def clean_document(doc: Document, rules: CleanRules, counter_inc_fn: CounterIncFn = noop_counter) -> Document | Rejected:
-    """Clean one document; returns it updated, or a `Rejected` with the reason it was dropped.
+def prepare_document(doc: Document, rules: CleanRules) -> Document:
+    """Normalised text and the metadata read before any line is removed: a leading header, the site,
+    and the publication date (the record's, the header's, the URL path's, or a dateline's).
 
-    With `clean.enabled: false` the text passes through unchanged and only `n_words` is set.
+    Site-level template lines are counted on prepared documents, so every page of a site is
+    compared in the same normal form. With `clean.enabled: false` the text is left as it is.
     """
+    config = rules.config
+    if not config.enabled:
+        return doc.replace(site=site_of(doc.url))
+    text = normalise_text(doc.text, fix_unicode=config.fix_unicode)
+    header: dict[str, str] = {}
+    if config.parse_header:
+        header, text = _split_header(text)
+    url = doc.url or header.get("url")
+    date = doc.date or normalise_date(header.get("date"))
+    if date is None and config.infer_date:
+        date = date_from_url(url) or date_from_text(text)
+    return doc.replace(text=text, url=url, date=date, title=header.get("title", doc.title), site=site_of(url))
+
+
+def clean_body(doc: Document, rules: CleanRules, counter_inc_fn: CounterIncFn = noop_counter) -> Document | Rejected:
+    """The article body of a prepared document (`prepare_document`), or a `Rejected` with the reason
+    nothing usable is left. With `clean.enabled: false` only `n_words` is set."""
     config = rules.config
     if not config.enabled:
         counter_inc_fn("passed")
         return doc.replace(n_words=count_words(doc.text))
-    text = normalise_text(doc.text, fix_unicode=config.fix_unicode)
-    updates: dict[str, object] = {}
-    if config.parse_header:
-        header, text = _split_header(text)
-        if "date" in header and doc.date is None:
-            updates["date"] = normalise_date(header["date"])
-        if "url" in header and doc.url is None:
-            updates["url"] = header["url"]
-        if "title" in header:
-            updates["title"] = header["title"]
+    text = doc.text
     if config.boilerplate_lines:
         text = _trim_edges(_drop_boilerplate(text, rules, counter_inc_fn), counter_inc_fn)
-    if "title" not in updates:
-        updates["title"] = _headline(text)
+    title = doc.title if doc.title is not None else _headline(text)
     if config.main_block:
         text = _main_block(text, counter_inc_fn)
         cut = _cut_comments(text, counter_inc_fn)
@@ -368,4 +378,9 @@ def clean_document(doc: Document, rules: CleanRules, counter_inc_fn: CounterIncF
         counter_inc_fn("filtered:too_short")
         return Rejected(doc.source, doc.record, "too_short", doc.text, id=doc.id, detail=f"{n_words} words")
     counter_inc_fn("passed")
-    return doc.replace(text=text, n_words=n_words, **updates)
+    return doc.replace(text=text, n_words=n_words, title=title)
+
+
+def clean_document(doc: Document, rules: CleanRules, counter_inc_fn: CounterIncFn = noop_counter) -> Document | Rejected:
+    """Prepare and clean one document on its own (no site-level template lines: those need the corpus)."""
+    return clean_body(prepare_document(doc, rules), rules, counter_inc_fn)

@@ -51,10 +51,29 @@ class CleanConfig:
     main_block: bool = True  # keep only the contiguous run of prose lines (the article body)
     language_id: bool = True  # set `lang` and `lang_score` (py3langid, model inside the wheel)
     parse_header: bool = True  # leading `date 2025-03-13` / `url ...` / `title ...` lines become fields
+    infer_date: bool = True  # no date in the record or header: take it from the URL path, else a dateline
+    # A line on at least `site_lines_min_pages` pages of one site, and on at least `site_lines_min_share`
+    # of the site's pages, is template and is removed from them all (0 pages disables this step).
+    site_lines_min_pages: int = 3
+    site_lines_min_share: float = 0.01
+    # ... unless they hold more than this fraction of a page: a page made only of lines other pages
+    # also carry is a copy (print or AMP version) or an index page; it is kept whole, left to dedup.
+    site_lines_max_fraction: float = 0.9
     min_words: int = 1  # fewer words after cleaning: rejected as `too_short`
 
     def __post_init__(self) -> None:
         _require(self.min_words >= 0, "clean.min_words", "must be >= 0")
+        _require(
+            self.site_lines_min_pages == 0 or self.site_lines_min_pages >= 2,
+            "clean.site_lines_min_pages",
+            "must be 0 (off) or >= 2",
+        )
+        _require(0.0 <= self.site_lines_min_share <= 1.0, "clean.site_lines_min_share", "must be in [0, 1]")
+        _require(0.0 < self.site_lines_max_fraction <= 1.0, "clean.site_lines_max_fraction", "must be in (0, 1]")
+
+    @property
+    def site_lines(self) -> bool:
+        return self.enabled and self.site_lines_min_pages > 0
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,9 @@ class Document:
     record: int
     text: str
     url: str | None = None
-    date: str | None = None  # ISO 8601 date, YYYY-MM-DD
+    site: str | None = None  # host of `url` without `www.`
+    date: str | None = None  # publication date, ISO 8601 YYYY-MM-DD
+    crawl_date: str | None = None  # when a crawler fetched the page (WARC-Date), ISO 8601 UTC timestamp
     title: str | None = None
     lang: str | None = None
     lang_score: float | None = None  # probability of `lang` from the language identifier
@@ -85,7 +87,9 @@ DOCUMENT_SCHEMA = pa.schema(
         pa.field("source", pa.string(), nullable=False),
         pa.field("record", pa.int64(), nullable=False),
         pa.field("url", pa.string()),
+        pa.field("site", pa.string()),
         pa.field("date", pa.date32()),
+        pa.field("crawl_date", pa.timestamp("ms", tz="UTC")),
         pa.field("title", pa.string()),
         pa.field("lang", pa.string()),
         pa.field("lang_score", pa.float32()),
@@ -132,7 +136,9 @@ def document_row(doc: Document) -> dict[str, object]:
         "source": doc.source,
         "record": doc.record,
         "url": doc.url,
+        "site": doc.site,
         "date": dt.date.fromisoformat(doc.date) if doc.date else None,
+        "crawl_date": dt.datetime.fromisoformat(doc.crawl_date) if doc.crawl_date else None,
         "title": doc.title,
         "lang": doc.lang,
         "lang_score": doc.lang_score,

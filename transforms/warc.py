@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 
+from transforms.metadata import crawl_timestamp
 from transforms.records import Document, Rejected
 
 __all__ = ["CONTENT_RECORD_TYPES", "record_to_document", "html_to_text"]
@@ -64,6 +65,14 @@ def record_to_document(
         return Rejected(source, offset, "unsupported_content_type", None, id=record_id, detail=kind or "none")
     if not text.strip():
         return Rejected(source, offset, "empty_text", text, id=record_id)
-    metadata = {"warc_type": record_type, "warc_date": headers.get("WARC-Date"), "content_type": kind or None}
+    metadata = {"warc_type": record_type, "content_type": kind or None}
     fields = json.dumps({k: v for k, v in metadata.items() if v}, sort_keys=True)
-    return Document.read_at(source, offset, record_id, text, url=headers.get("WARC-Target-URI"), metadata=fields)
+    return Document.read_at(
+        source,
+        offset,
+        record_id,
+        text,
+        url=headers.get("WARC-Target-URI"),
+        crawl_date=crawl_timestamp(headers.get("WARC-Date")),
+        metadata=fields,
+    )
