@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transforms.clean import CleanRules, clean_document, normalise_text
+from transforms.clean import CleanRules, clean_document, is_hard_wrapped, normalise_text, paragraphs
 from transforms.config import CleanConfig
 from transforms.records import Document, Rejected
 
@@ -252,3 +252,14 @@ def test_link_lists_with_counts_are_not_prose():
     )
     cleaned, _ = counted("\n".join([*links, body]))
     assert cleaned.text == body
+
+
+def test_hard_wrapped_text_is_told_from_short_web_paragraphs():
+    import textwrap
+
+    sentences = [f"Paragraph {i} of the page says one short thing about the harbour and ends." for i in range(12)]
+    assert not is_hard_wrapped(sentences)  # each line ends a sentence: web paragraphs, not wrapped lines
+    wrapped = textwrap.fill(" ".join(sentences[:6]), width=70) + "\n\n" + textwrap.fill(" ".join(sentences[6:]), width=70)
+    assert is_hard_wrapped(wrapped.split("\n"))
+    assert paragraphs(wrapped) == [" ".join(sentences[:6]), " ".join(sentences[6:])]
+    assert paragraphs("\n".join(sentences)) == sentences

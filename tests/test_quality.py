@@ -8,6 +8,10 @@ from transforms.records import Document
 
 SENTENCE = "The council agreed to repair the old bridge and to open a footpath with new lights."
 GOOD = " ".join([SENTENCE.replace("old", f"old{i}") for i in range(6)])
+LATIN = " ".join(f"Gallia est omnis divisa in partes {i}, quarum unam incolunt Belgae." for i in range(8))
+LINES = [SENTENCE.replace("old", f"old{i}") for i in range(10)]
+# Many one-word lines between long ones: more than 0.3 newlines per word, fewer than 67% short lines.
+CHOPPY = "\n".join(f"Yes{i}.\nCouncillors inspected crumbling bridge{i}." if i < 20 else f"Yes{i}." for i in range(30))
 
 
 def doc(text: str, lang: str | None = "en") -> Document:
@@ -28,8 +32,14 @@ def test_ordinary_prose_passes():
         ("\n".join(f"- item number {i} in this long list of things" for i in range(20)), "gopher_bullet_lines"),
         ("\n".join(f"{SENTENCE} and then..." for _ in range(4)) + "\n" + GOOD, "gopher_ellipsis_lines"),
         (" ".join(["1234 5678 90 --"] * 30) + " " + GOOD[:200], "gopher_alpha_words"),
-        (" ".join(["Lorem ipsum dolor sit amet consectetur adipiscing elit sed do"] * 8), "gopher_stop_words"),
+        (LATIN, "gopher_stop_words"),
         ("\n".join([SENTENCE] * 10 + [GOOD]), "gopher_duplicate_lines"),
+        (GOOD + " Lorem ipsum dolor sit amet.", "c4_lorem_ipsum"),
+        (GOOD + " The code if (x) { y(); } ran.", "c4_curly_bracket"),
+        (GOOD.replace(".", ";"), "c4_too_few_sentences"),
+        ("\n".join(f"{line} Then line {i} ends without a stop" for i, line in enumerate(LINES)), "fineweb_line_punct"),
+        ("\n".join([f"Short line number {i} here." for i in range(25)] + [GOOD]), "fineweb_short_lines"),
+        ("\n".join([*LINES, LINES[0]]), "fineweb_char_duplicates"),
     ],
     ids=[
         "few-words",
@@ -41,17 +51,43 @@ def test_ordinary_prose_passes():
         "non-alpha",
         "no-stop-words",
         "repeated-lines",
+        "lorem-ipsum",
+        "curly-bracket",
+        "few-sentences",
+        "line-punctuation",
+        "short-lines",
+        "duplicated-characters",
     ],
 )
 def test_each_rule_names_itself(text, reason):
     assert quality_reason(doc(text), QualityConfig()) == reason
 
 
+def test_newline_ratio_rule_for_text_that_is_mostly_line_breaks():
+    assert quality_reason(doc(CHOPPY, lang=None), QualityConfig()) == "fineweb_newline_ratio"
+    relaxed = dataclasses.replace(QualityConfig(), fineweb_max_newline_ratio=0.5)
+    assert quality_reason(doc(CHOPPY, lang=None), relaxed) is None
+
+
 def test_stop_words_rule_applies_to_english_only():
-    latin = " ".join(["Lorem ipsum dolor sit amet consectetur adipiscing elit sed do"] * 8)
-    assert quality_reason(doc(latin, lang="la"), QualityConfig()) is None
+    assert quality_reason(doc(LATIN, lang="la"), QualityConfig()) is None
+
+
+def test_c4_page_rules_can_be_turned_off():
+    code = GOOD + " The code if (x) { y(); } ran."
+    assert quality_reason(doc(code), dataclasses.replace(QualityConfig(), c4_curly_bracket=False)) is None
 
 
 def test_thresholds_come_from_config():
-    config = dataclasses.replace(QualityConfig(), min_words=1)
+    config = dataclasses.replace(QualityConfig(), min_words=1, c4_min_sentences=1)
     assert quality_reason(doc("Too short to keep, said the fox to the hen."), config) is None
+
+
+def test_fineweb_ratios_count_paragraphs_of_hard_wrapped_text():
+    # A book's lines break inside sentences (few end in punctuation); its paragraphs are what count.
+    import textwrap
+
+    paragraph = " ".join(LINES[:8])
+    wrapped = "\n\n".join(textwrap.fill(paragraph.replace("old", f"old{p}-"), width=70) for p in range(3))
+    assert sum(line.endswith(".") for line in wrapped.split("\n") if line) < 0.12 * wrapped.count("\n")
+    assert quality_reason(doc(wrapped), QualityConfig()) is None

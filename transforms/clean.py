@@ -22,7 +22,16 @@ from transforms.metadata import date_from_text, date_from_url, site_of
 from transforms.metrics import CounterIncFn, noop_counter
 from transforms.records import Document, Rejected
 
-__all__ = ["CleanRules", "prepare_document", "clean_body", "clean_document", "normalise_text", "count_words"]
+__all__ = [
+    "CleanRules",
+    "prepare_document",
+    "clean_body",
+    "clean_document",
+    "normalise_text",
+    "count_words",
+    "is_hard_wrapped",
+    "paragraphs",
+]
 
 # C0 controls except tab and newline, zero-width characters and the BOM go before the repair (they
 # can split mojibake that ftfy would otherwise see); C1 controls go after it, because ftfy needs
@@ -94,6 +103,7 @@ _PROSE_MIN_WORDS = 10
 _LONG_LINE_WORDS = 25
 _SHORT_LINE_COST = 1.5
 _WRAP_MAX_CHARS = 100
+_WRAP_MAX_SENTENCE_ENDS = 0.8
 # Scripts written without spaces (Chinese, Japanese, Thai...): about two characters make a word.
 _UNSPACED_RE = re.compile("[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 # A line ending in a bare count, "Week 12 power rankings (133)", lists a link with its comments.
@@ -151,7 +161,8 @@ def _needs_ftfy(text: str) -> bool:
 
 def _normalise_once(text: str, repair: bool) -> str:
     if repair:
-        text = ftfy.fix_text(text, normalization="NFC")
+        # A repair can produce a zero-width character or a C0 control ("â\x81 " becomes U+2060).
+        text = _C0_CONTROL_RE.sub("", ftfy.fix_text(text, normalization="NFC"))
     text = unicodedata.normalize("NFC", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _C1_CONTROL_RE.sub("", text)  # C0 controls are gone before the first pass
@@ -268,18 +279,23 @@ def _line_score(line: str) -> float:
     return -_SHORT_LINE_COST * words
 
 
-def _units(lines: list[str]) -> list[tuple[int, int]]:
-    """Line ranges scored as one unit: each line, or each paragraph when the text is hard-wrapped.
+def is_hard_wrapped(lines: list[str]) -> bool:
+    """Whether line breaks fall inside sentences: no line over 100 characters, most over 40, and not
+    (nearly) every line ending a sentence.
 
-    Web text has a paragraph per line; a hard-wrapped text (books, e-mail: no line over 100
-    characters, most lines over 40) breaks sentences across lines, so there a unit is a run of
-    non-blank lines.
+    Web text has a paragraph per line; a hard-wrapped text (books, e-mail) breaks sentences across
+    lines, so there a paragraph is a run of non-blank lines. Short web paragraphs also fit in 100
+    characters, but each of them ends a sentence; wrapped lines (even verse and dialogue) mostly do not.
     """
     filled = [line for line in lines if line]
-    wrapped = (
-        bool(filled) and max(map(len, filled)) <= _WRAP_MAX_CHARS and sum(len(line) >= 40 for line in filled) * 2 >= len(filled)
-    )
-    if not wrapped:
+    if not filled or max(map(len, filled)) > _WRAP_MAX_CHARS or sum(len(line) >= 40 for line in filled) * 2 < len(filled):
+        return False
+    return sum(line.endswith(_SENTENCE_END) for line in filled) < _WRAP_MAX_SENTENCE_ENDS * len(filled)
+
+
+def _units(lines: list[str]) -> list[tuple[int, int]]:
+    """Line ranges scored as one unit: each line, or each paragraph when the text is hard-wrapped."""
+    if not is_hard_wrapped(lines):
         return [(i, i + 1) for i in range(len(lines))]
     units, start = [], 0
     for i, line in enumerate(lines):
@@ -291,6 +307,12 @@ def _units(lines: list[str]) -> list[tuple[int, int]]:
     if start < len(lines):
         units.append((start, len(lines)))
     return units
+
+
+def paragraphs(text: str) -> list[str]:
+    """The non-blank lines of a text, or its paragraphs joined into one line each when it is hard-wrapped."""
+    lines = text.split("\n")
+    return [joined for first, last in _units(lines) if (joined := " ".join(lines[first:last]).strip())]
 
 
 def _main_block(text: str, counter_inc_fn: CounterIncFn) -> str:

@@ -91,6 +91,16 @@ class QualityConfig:
     min_alpha_words: float = 0.8  # fraction of words with a letter
     min_stop_words: int = 2  # of "the be to of and that have with", for English text only
     max_duplicate_lines: float = 0.3  # fraction of lines that repeat an earlier line
+    # C4 page rules
+    c4_lorem_ipsum: bool = True  # "lorem ipsum" anywhere: placeholder text
+    c4_curly_bracket: bool = True  # a "{" anywhere: code or markup (turn off to keep code)
+    c4_min_sentences: int = 3  # fewer sentence ends than this (0 disables)
+    # FineWeb line ratios, over non-blank lines
+    fineweb_min_line_punct: float = 0.12  # lines ending in terminal punctuation, at least
+    fineweb_max_short_lines: float = 0.67  # lines of at most `fineweb_short_line_chars`, at most
+    fineweb_short_line_chars: int = 30
+    fineweb_max_char_duplicates: float = 0.01  # characters in repeated lines, at most
+    fineweb_max_newline_ratio: float = 0.3  # newlines per word, at most
 
     def __post_init__(self) -> None:
         _require(0 <= self.min_words <= self.max_words, "quality.min_words", "must be >= 0 and <= quality.max_words")
@@ -99,10 +109,22 @@ class QualityConfig:
             "quality.min_mean_word_length",
             "must be > 0 and <= quality.max_mean_word_length",
         )
-        for name in ("max_bullet_lines", "max_ellipsis_lines", "min_alpha_words", "max_duplicate_lines"):
+        ratios = (
+            "max_bullet_lines",
+            "max_ellipsis_lines",
+            "min_alpha_words",
+            "max_duplicate_lines",
+            "fineweb_min_line_punct",
+            "fineweb_max_short_lines",
+            "fineweb_max_char_duplicates",
+        )
+        for name in ratios:
             _require(0.0 <= getattr(self, name) <= 1.0, f"quality.{name}", "must be in [0, 1]")
         _require(self.max_symbol_word_ratio >= 0, "quality.max_symbol_word_ratio", "must be >= 0")
         _require(self.min_stop_words >= 0, "quality.min_stop_words", "must be >= 0")
+        _require(self.c4_min_sentences >= 0, "quality.c4_min_sentences", "must be >= 0")
+        _require(self.fineweb_short_line_chars >= 0, "quality.fineweb_short_line_chars", "must be >= 0")
+        _require(self.fineweb_max_newline_ratio >= 0, "quality.fineweb_max_newline_ratio", "must be >= 0")
 
 
 KEEP_POLICIES = ("longest", "min_id")

@@ -1,6 +1,7 @@
-"""Document quality filters (Gopher quality and repetition rules, Rae et al. 2021, as datatrove applies
-them): each returns the name of the first rule a cleaned document fails, which becomes its
-`rejected/` reason. Thresholds are `quality.*` in the config.
+"""Document quality filters: Gopher quality and repetition rules (Rae et al. 2021), C4's page rules
+(Raffel et al. 2020) and FineWeb's line ratios (Penedo et al. 2024), with the definitions datatrove
+uses. `quality_reason` returns the name of the first rule a cleaned document fails, which becomes
+its `rejected/` reason; thresholds are `quality.*` in the config.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from transforms.clean import paragraphs
 from transforms.config import QualityConfig
 from transforms.records import Document
 
@@ -17,6 +19,9 @@ _STOP_WORDS = frozenset({"the", "be", "to", "of", "and", "that", "have", "with"}
 # A whitespace-delimited word none of whose characters is a letter ([^\W\d_] is a Unicode letter).
 _NO_LETTER_WORD_RE = re.compile(r"(?<!\S)(?:(?![^\W\d_])\S)+(?!\S)")
 _BULLETS = ("•", "●", "○", "▪", "◦", "‣", "⁃", "-", "*", "–", "—")
+# A sentence ends at terminal punctuation followed by a space or the end of the text.
+_SENTENCE_END_RE = re.compile(r"[.!?…。！？]+[\"'”’»)]*(?=\s|$)")
+_LINE_END_PUNCT = (".", "!", "?", '"', "'", "…", "。", "！", "？", "”", "’")
 
 
 def quality_reason(doc: Document, config: QualityConfig) -> str | None:
@@ -40,7 +45,41 @@ def quality_reason(doc: Document, config: QualityConfig) -> str | None:
         return "gopher_alpha_words"
     if doc.lang == "en" and len(_STOP_WORDS.intersection(doc.text.lower().split())) < config.min_stop_words:
         return "gopher_stop_words"
-    repeated = sum(count - 1 for count in Counter(lines).values() if count > 1)
+    counts = Counter(lines)
+    repeated = sum(count - 1 for count in counts.values() if count > 1)
     if repeated > config.max_duplicate_lines * len(lines):
         return "gopher_duplicate_lines"
+    return _c4_reason(doc.text, config) or _fineweb_reason(doc.text, paragraphs(doc.text), n_words, config)
+
+
+def _c4_reason(text: str, config: QualityConfig) -> str | None:
+    if config.c4_lorem_ipsum and "lorem ipsum" in text.lower():
+        return "c4_lorem_ipsum"
+    if config.c4_curly_bracket and "{" in text:
+        return "c4_curly_bracket"
+    if config.c4_min_sentences and len(_SENTENCE_END_RE.findall(text)) < config.c4_min_sentences:
+        return "c4_too_few_sentences"
+    return None
+
+
+def _fineweb_reason(text: str, lines: list[str], n_words: int, config: QualityConfig) -> str | None:
+    """FineWeb's ratios: ending punctuation, short lines, duplicated characters, newlines.
+
+    FineWeb counts lines of web text, where a line is a paragraph; in a hard-wrapped text (a book)
+    the lines break inside sentences, so its paragraphs are counted instead.
+    """
+    if not lines:
+        return None
+    counts = Counter(lines)
+    ends = sum(line.rstrip().endswith(_LINE_END_PUNCT) for line in lines)
+    if ends < config.fineweb_min_line_punct * len(lines):
+        return "fineweb_line_punct"
+    short = sum(len(line) <= config.fineweb_short_line_chars for line in lines)
+    if short > config.fineweb_max_short_lines * len(lines):
+        return "fineweb_short_lines"
+    duplicated_chars = sum(len(line) * (count - 1) for line, count in counts.items() if count > 1)
+    if duplicated_chars > config.fineweb_max_char_duplicates * len(text):
+        return "fineweb_char_duplicates"
+    if text.count("\n") > config.fineweb_max_newline_ratio * n_words:
+        return "fineweb_newline_ratio"
     return None
