@@ -82,6 +82,8 @@ _BOILERPLATE_RULES = (
         rf"\b(enable|requires?|turn on)\b{_GAP}\bjavascript\b|\bjavascript\b{_GAP}\b(disabled|enable)\b",
     ),
     ("copyright", ("©", "(c)", "copyright", "rights reserved"), r"^(©|\(c\)|copyright\b)|\ball rights reserved\b"),
+    # C4's policy lines: links to the legal pages of the site.
+    ("policy", ("terms", "privacy", "policy"), r"\b(terms of (use|service)|privacy (policy|notice)|cookie policy)\b"),
     (
         "navigation",
         ("skip", "back", "next", "previous", "advertisement", "sponsored", "log", "sign", "subscribe", "menu", "search", "home"),
