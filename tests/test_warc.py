@@ -7,7 +7,7 @@ import pyarrow.dataset as ds
 from pipelines.cli import main
 from tests.conftest import DATA
 from transforms.inputs import input_format
-from transforms.warc import record_to_document
+from transforms.warc import iter_lenient_records, record_to_document
 
 WARC = DATA / "warc"
 HTML = (
@@ -56,7 +56,9 @@ def test_warc_wet_and_a_corrupt_archive_end_to_end(tmp_path):
         "--input",
         str(WARC / "*.warc"),
         "--input",
-        str(WARC / "*.gz"),
+        str(WARC / "whirlwind*.gz"),
+        "--input",
+        str(WARC / "example-bad.warc.gz"),
         "--output",
         str(out),
         "--set",
@@ -73,3 +75,30 @@ def test_warc_wet_and_a_corrupt_archive_end_to_end(tmp_path):
     assert html["cluster_id"] == wet["cluster_id"] and html["lang"] == "an"
     rejected = ds.dataset(str(out / "rejected"), format="parquet").to_table().to_pylist()
     assert [(r["source"].rsplit("/", 1)[-1], r["reason"]) for r in rejected] == [("example-bad.warc.gz", "read_error")]
+
+
+def test_lenient_reading_ignores_wrong_content_lengths():
+    lines = (WARC / "ccnet-sample.wet").read_bytes().splitlines(keepends=True)
+    records = list(iter_lenient_records(lines))
+    assert [kind for _, kind, _, _ in records] == ["warcinfo", "conversion", "conversion", "conversion"]
+    offset, _, headers, content = records[1]
+    assert headers["WARC-Target-URI"] == "http://sample_english.com"
+    assert content.startswith(b"Famous Mark Twain Quotes") and content.endswith(b"Truth isn't.")
+    assert b"".join(lines)[offset:].startswith(b"WARC/1.0\nWARC-Type: conversion")
+
+
+def test_wet_with_wrong_lengths_and_real_warc_html_end_to_end(tmp_path):
+    # cc_net's WET fails warcio at its first record; it is read again by WARC/1.x lines. dolma's WARC
+    # holds HTML responses of several sites: main content, site, crawl date, language.
+    out = tmp_path / "o"
+    args = ["run", "--input", str(WARC / "ccnet-sample.wet"), "--input", str(WARC / "dolma-sample-0000.warc.gz")]
+    assert main([*args, "--output", str(out), "--set", "quality.enabled=false"]) == 0
+    docs = ds.dataset(str(out / "documents"), format="parquet").to_table().to_pylist()
+    rejected = ds.dataset(str(out / "rejected"), format="parquet").to_table().to_pylist()
+    ccnet = sorted(d["url"] for d in docs if d["source"].endswith("ccnet-sample.wet"))
+    assert len(ccnet) == 3 and "http://sample_english.com" in ccnet
+    assert not any(r["reason"] == "read_error" for r in rejected)
+    dolma = [d for d in docs if d["source"].endswith("dolma-sample-0000.warc.gz")]
+    assert len(dolma) >= 10 and all(d["site"] and d["crawl_date"] is not None for d in dolma)
+    assert all(d["date"] is None or d["date"].year >= 1990 for d in dolma)
+    assert sum(d["lang"] == "en" for d in dolma) >= len(dolma) // 2

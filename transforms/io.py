@@ -20,7 +20,7 @@ from transforms.config import OutputConfig, ReadConfig
 from transforms.inputs import input_format, parse_jsonl_line, parse_text_file
 from transforms.metrics import get_counter_inc_fn
 from transforms.records import Document, Rejected
-from transforms.warc import CONTENT_RECORD_TYPES, record_to_document
+from transforms.warc import CONTENT_RECORD_TYPES, iter_lenient_records, record_to_document
 
 __all__ = ["ReadRawShards", "WriteParquetRows", "REJECTED_TAG", "FILE_COUNTS_TAG"]
 
@@ -69,10 +69,16 @@ class _ReadShardFn(beam.DoFn):
                     records += 1
                     yield self._route(item)
         except Exception as err:  # noqa: BLE001 - a broken shard must not stop the run
-            records += 1
-            logger.warning("reading %s stopped after record at %d: %s", path, location, err)
-            error = Rejected(path, location + 1, "read_error", None, detail=f"{type(err).__name__}: {err}")
-            yield self._route(error)
+            recovered = self._lenient_archive(path) if fmt == "warc" and records == 0 else []
+            if recovered:
+                logger.warning("%s is not a valid WARC (%s); read %d records by WARC/1.x lines", path, err, len(recovered))
+                self._inc("warc-files-read-leniently")
+            else:
+                recovered = [Rejected(path, location + 1, "read_error", None, detail=f"{type(err).__name__}: {err}")]
+                logger.warning("reading %s stopped after record at %d: %s", path, location, err)
+            for item in recovered:
+                records += 1
+                yield self._route(item)
         self._inc("files-read")
         yield beam.pvalue.TaggedOutput(FILE_COUNTS_TAG, (path, records))
 
@@ -98,6 +104,19 @@ class _ReadShardFn(beam.DoFn):
                 yield offset, record_to_document(record.rec_type, headers, content_type, payload, path, offset, limit)
         else:
             yield 0, parse_text_file(handle.read(), path, limit)
+
+    def _lenient_archive(self, path: str) -> list[Document | Rejected]:
+        """The content records of an archive whose lengths are wrong, or [] when it has none."""
+        limit = self._config.max_doc_bytes
+        try:
+            with FileSystems.open(path, compression_type=CompressionTypes.AUTO) as handle:
+                return [
+                    record_to_document(kind, headers, headers.get("Content-Type"), payload, path, offset, limit)
+                    for offset, kind, headers, payload in iter_lenient_records(iter(handle.readline, b""))
+                    if kind in CONTENT_RECORD_TYPES
+                ]
+        except Exception:  # noqa: BLE001 - not readable this way either: the strict reader's error stands
+            return []
 
     def _route(self, item: Document | Rejected) -> object:
         if isinstance(item, Rejected):

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Iterator
 
 from transforms.metadata import crawl_timestamp
 from transforms.records import Document, Rejected
 
-__all__ = ["CONTENT_RECORD_TYPES", "record_to_document", "html_to_text"]
+__all__ = ["CONTENT_RECORD_TYPES", "record_to_document", "html_to_text", "iter_lenient_records"]
 
 # The record types that hold a page; warcinfo, request and metadata records describe the crawl.
 CONTENT_RECORD_TYPES = ("conversion", "response", "resource")
@@ -76,3 +77,37 @@ def record_to_document(
         crawl_date=crawl_timestamp(headers.get("WARC-Date")),
         metadata=fields,
     )
+
+
+_VERSION_LINES = (b"WARC/1.0", b"WARC/1.1")
+
+
+def iter_lenient_records(lines: Iterable[bytes]) -> Iterator[tuple[int, str, dict[str, str], bytes]]:
+    """(offset, WARC-Type, headers, content) of an uncompressed archive, ignoring Content-Length.
+
+    Some WET files (cc_net's, hand-edited ones, files whose line ends were converted) carry lengths
+    that do not match their content, which a strict reader rejects at the first record. Here a
+    record starts at a `WARC/1.x` line and its content runs to the next one, as cc_net reads WET.
+    `lines` are the file's lines with their line ends.
+    """
+    offset = position = 0
+    headers: dict[str, str] | None = None
+    content: list[bytes] = []
+    in_headers = False
+    for line in lines:
+        stripped = line.rstrip(b"\r\n")
+        if stripped in _VERSION_LINES:
+            if headers is not None:
+                yield offset, headers.get("WARC-Type", ""), headers, b"".join(content).strip(b"\r\n")
+            offset, headers, content, in_headers = position, {}, [], True
+        elif headers is not None and in_headers:
+            if not stripped:
+                in_headers = False
+            else:
+                name, _, value = stripped.decode("utf-8", "replace").partition(":")
+                headers[name.strip()] = value.strip()
+        elif headers is not None:
+            content.append(line)
+        position += len(line)
+    if headers is not None:
+        yield offset, headers.get("WARC-Type", ""), headers, b"".join(content).strip(b"\r\n")
