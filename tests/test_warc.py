@@ -49,7 +49,9 @@ def test_unusable_records_are_rejected_with_a_reason():
     assert record_to_document("conversion", {}, None, b"  \n ", "a.wet", 9, 100).reason == "empty_text"
 
 
-def test_warc_wet_and_a_corrupt_archive_end_to_end(tmp_path):
+def test_warc_wet_whole_file_gzip_and_a_corrupt_archive_end_to_end(tmp_path):
+    broken = tmp_path / "broken.warc.gz"
+    broken.write_bytes(b"\x1f\x8b\x08\x00" + bytes(range(256)) * 8)  # a gzip header, then garbage
     out = tmp_path / "o"
     args = [
         "run",
@@ -58,7 +60,9 @@ def test_warc_wet_and_a_corrupt_archive_end_to_end(tmp_path):
         "--input",
         str(WARC / "whirlwind*.gz"),
         "--input",
-        str(WARC / "example-bad.warc.gz"),
+        str(WARC / "example-whole-gzip.warc.gz"),
+        "--input",
+        str(broken),
         "--output",
         str(out),
         "--set",
@@ -68,13 +72,16 @@ def test_warc_wet_and_a_corrupt_archive_end_to_end(tmp_path):
     docs = {
         r["source"].rsplit("/", 1)[-1]: r for r in ds.dataset(str(out / "documents"), format="parquet").to_table().to_pylist()
     }
-    assert set(docs) == {"whirlwind.warc.gz", "whirlwind.warc.wet.gz", "example-trunc.warc"}
+    assert set(docs) == {"whirlwind.warc.gz", "whirlwind.warc.wet.gz", "example-trunc.warc", "example-whole-gzip.warc.gz"}
     # The same page as an HTML response (extracted here) and as the crawler's WET text: one cluster.
     html, wet = docs["whirlwind.warc.gz"], docs["whirlwind.warc.wet.gz"]
     assert html["url"] == wet["url"] == "https://an.wikipedia.org/wiki/Escopete"
     assert html["cluster_id"] == wet["cluster_id"] and html["lang"] == "an"
+    # warcio refuses a gzip over the whole file (it cannot seek in it); it is read as one stream.
+    rows = ds.dataset(str(out / "documents"), format="parquet").to_table().to_pylist()
+    assert "http://example.com?example=1" in {r["url"] for r in rows if r["source"].endswith("example-whole-gzip.warc.gz")}
     rejected = ds.dataset(str(out / "rejected"), format="parquet").to_table().to_pylist()
-    assert [(r["source"].rsplit("/", 1)[-1], r["reason"]) for r in rejected] == [("example-bad.warc.gz", "read_error")]
+    assert [(r["source"].rsplit("/", 1)[-1], r["reason"]) for r in rejected] == [("broken.warc.gz", "read_error")]
 
 
 def test_lenient_reading_ignores_wrong_content_lengths():

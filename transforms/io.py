@@ -69,10 +69,9 @@ class _ReadShardFn(beam.DoFn):
                     records += 1
                     yield self._route(item)
         except Exception as err:  # noqa: BLE001 - a broken shard must not stop the run
-            recovered = self._lenient_archive(path) if fmt == "warc" and records == 0 else []
+            recovered = self._reread_archive(path) if fmt == "warc" and records == 0 else []
             if recovered:
-                logger.warning("%s is not a valid WARC (%s); read %d records by WARC/1.x lines", path, err, len(recovered))
-                self._inc("warc-files-read-leniently")
+                logger.warning("%s: %s; read again as a whole: %d records", path, str(err).strip().split("\n")[0], len(recovered))
             else:
                 recovered = [Rejected(path, location + 1, "read_error", None, detail=f"{type(err).__name__}: {err}")]
                 logger.warning("reading %s stopped after record at %d: %s", path, location, err)
@@ -90,33 +89,48 @@ class _ReadShardFn(beam.DoFn):
                 if raw.strip():  # a blank line holds no record
                     yield line, parse_jsonl_line(raw.rstrip(b"\r"), path, line, limit)
         elif fmt == "warc":
-            archive = ArchiveIterator(handle)
-            for record in archive:
-                if record.rec_type not in CONTENT_RECORD_TYPES:
-                    self._inc("warc-records-skipped")
-                    continue
-                payload = record.content_stream().read(limit + 1)
-                offset = archive.get_record_offset()  # valid only once the content has been read
-                headers = dict(record.rec_headers.headers)
-                content_type = (
-                    record.http_headers.get_header("Content-Type") if record.http_headers else headers.get("Content-Type")
-                )
-                yield offset, record_to_document(record.rec_type, headers, content_type, payload, path, offset, limit)
+            yield from self._archive_records(handle, path)
         else:
             yield 0, parse_text_file(handle.read(), path, limit)
 
-    def _lenient_archive(self, path: str) -> list[Document | Rejected]:
-        """The content records of an archive whose lengths are wrong, or [] when it has none."""
+    def _archive_records(self, handle, path: str) -> Iterator[tuple[int, Document | Rejected]]:
         limit = self._config.max_doc_bytes
-        try:
-            with FileSystems.open(path, compression_type=CompressionTypes.AUTO) as handle:
-                return [
-                    record_to_document(kind, headers, headers.get("Content-Type"), payload, path, offset, limit)
-                    for offset, kind, headers, payload in iter_lenient_records(iter(handle.readline, b""))
-                    if kind in CONTENT_RECORD_TYPES
-                ]
-        except Exception:  # noqa: BLE001 - not readable this way either: the strict reader's error stands
-            return []
+        archive = ArchiveIterator(handle)
+        for record in archive:
+            if record.rec_type not in CONTENT_RECORD_TYPES:
+                self._inc("warc-records-skipped")
+                continue
+            payload = record.content_stream().read(limit + 1)
+            offset = archive.get_record_offset()  # valid only once the content has been read
+            headers = dict(record.rec_headers.headers)
+            content_type = record.http_headers.get_header("Content-Type") if record.http_headers else headers.get("Content-Type")
+            yield offset, record_to_document(record.rec_type, headers, content_type, payload, path, offset, limit)
+
+    def _lenient_records(self, handle, path: str) -> Iterator[tuple[int, Document | Rejected]]:
+        limit = self._config.max_doc_bytes
+        for offset, kind, headers, payload in iter_lenient_records(iter(handle.readline, b"")):
+            if kind in CONTENT_RECORD_TYPES:
+                yield offset, record_to_document(kind, headers, headers.get("Content-Type"), payload, path, offset, limit)
+
+    def _reread_archive(self, path: str) -> list[Document | Rejected]:
+        """An archive the strict reader failed on before its first page, read again as one stream.
+
+        Two kinds of valid archives fail there: one gzip over the whole file instead of one per
+        record (warcio cannot seek in it), and WET files whose Content-Length values are wrong
+        (cc_net's). The first is read by warcio after decompressing the whole file, the second by
+        WARC/1.x lines; offsets are then positions in the decompressed stream. [] when neither
+        finds a page, so the strict reader's error stands.
+        """
+        self._inc("warc-files-reread")
+        for reader in (self._archive_records, self._lenient_records):
+            try:
+                with FileSystems.open(path, compression_type=CompressionTypes.AUTO) as handle:
+                    items = [item for _, item in reader(handle, path)]
+            except Exception:  # noqa: BLE001 - not readable this way: try the next, or keep the error
+                continue
+            if items:
+                return items
+        return []
 
     def _route(self, item: Document | Rejected) -> object:
         if isinstance(item, Rejected):
