@@ -109,3 +109,32 @@ def test_wet_with_wrong_lengths_and_real_warc_html_end_to_end(tmp_path):
     assert len(dolma) >= 10 and all(d["site"] and d["crawl_date"] is not None for d in dolma)
     assert all(d["date"] is None or d["date"].year >= 1990 for d in dolma)
     assert sum(d["lang"] == "en" for d in dolma) >= len(dolma) // 2
+
+
+def arc_file(url: bytes, html: bytes) -> bytes:
+    """An ARC (version 1) file: the file header record, then one HTTP response."""
+    http = b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n\r\n" + html
+    desc = b"1 0 InternetArchive\nURL IP-address Archive-date Content-type Archive-length\n"
+    arc = b"filedesc://test.arc 0.0.0.0 20140101000000 text/plain %d\n" % len(desc) + desc + b"\n"
+    return arc + url + b" 93.184.216.119 20140102030405 text/html %d\n" % len(http) + http + b"\n"
+
+
+def test_arc_files_are_read_with_stable_ids(tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "crawl.arc").write_bytes(arc_file(b"http://example.com/2014/01/02/river", HTML))
+    ids = []
+    for run in ("a", "b"):
+        out = tmp_path / run
+        assert (
+            main(["run", "--input", str(tmp_path / "in" / "*.arc"), "--output", str(out), "--set", "quality.enabled=false"]) == 0
+        )
+        rows = ds.dataset(str(out / "documents"), format="parquet").to_table().to_pylist()
+        assert len(rows) == 1 and rows[0]["text"].startswith("The river rose in the night.")
+        assert (rows[0]["url"], rows[0]["site"], str(rows[0]["date"])) == (
+            "http://example.com/2014/01/02/river",
+            "example.com",
+            "2014-01-02",
+        )
+        assert rows[0]["crawl_date"].isoformat() == "2014-01-02T03:04:05+00:00"
+        ids.append(rows[0]["id"])
+    assert ids[0] == ids[1] and ids[0].endswith("crawl.arc@" + str(rows[0]["record"]))

@@ -20,7 +20,7 @@ from transforms.config import OutputConfig, ReadConfig
 from transforms.inputs import input_format, parse_jsonl_line, parse_text_file
 from transforms.metrics import get_counter_inc_fn
 from transforms.records import Document, Rejected
-from transforms.warc import CONTENT_RECORD_TYPES, iter_lenient_records, record_to_document
+from transforms.warc import CONTENT_RECORD_TYPES, arc_headers, iter_lenient_records, record_to_document
 
 __all__ = ["ReadRawShards", "WriteParquetRows", "REJECTED_TAG", "FILE_COUNTS_TAG"]
 
@@ -103,6 +103,8 @@ class _ReadShardFn(beam.DoFn):
             payload = record.content_stream().read(limit + 1)
             offset = archive.get_record_offset()  # valid only once the content has been read
             headers = dict(record.rec_headers.headers)
+            if record.format == "arc":
+                headers = arc_headers(headers)
             content_type = record.http_headers.get_header("Content-Type") if record.http_headers else headers.get("Content-Type")
             yield offset, record_to_document(record.rec_type, headers, content_type, payload, path, offset, limit)
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from transforms.metadata import crawl_timestamp
 from transforms.records import Document, Rejected
 
-__all__ = ["CONTENT_RECORD_TYPES", "record_to_document", "html_to_text", "iter_lenient_records"]
+__all__ = ["CONTENT_RECORD_TYPES", "arc_headers", "record_to_document", "html_to_text", "iter_lenient_records"]
 
 # The record types that hold a page; warcinfo, request and metadata records describe the crawl.
 CONTENT_RECORD_TYPES = ("conversion", "response", "resource")
@@ -29,6 +29,19 @@ def html_to_text(html: bytes, content_type: str | None) -> str:
     match = _CHARSET_RE.search(content_type or "")
     encoding = match[1] if match else detect_encoding(html)
     return extract_plain_text(bytes_to_str(html, encoding), main_content=True)
+
+
+def arc_headers(headers: dict[str, str]) -> dict[str, str]:
+    """The WARC names of an ARC record's header fields (`uri`, `archive-date` as 14 digits).
+
+    ARC records have no record id; the document id is then the archive's path and the offset,
+    which stay the same on every run (warcio's arc2warc would invent a random UUID).
+    """
+    converted = {"WARC-Target-URI": headers.get("uri", "")}
+    stamp = headers.get("archive-date", "")
+    if len(stamp) == 14 and stamp.isdigit():
+        converted["WARC-Date"] = f"{stamp[:4]}-{stamp[4:6]}-{stamp[6:8]}T{stamp[8:10]}:{stamp[10:12]}:{stamp[12:]}Z"
+    return converted
 
 
 def record_to_document(
