@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench-neardup bench-throughput bench-bound clean
+.PHONY: demo test lint bench-cleaning bench-neardup bench-throughput bench-bound clean
 
 # The virtualenv is (re)built when setup.py changes; the console script is its stamp.
 $(BIN)/corpusbeam: setup.py
@@ -24,6 +24,9 @@ test: $(BIN)/corpusbeam
 	$(BIN)/python -m pytest
 
 ## Benchmarks: commands, not tests. They read ../shared (see README).
+bench-cleaning: $(BIN)/corpusbeam
+	$(BIN)/python bench/cleaning_eval.py
+
 bench-neardup: $(BIN)/corpusbeam
 	$(BIN)/python bench/neardup_eval.py --threshold 0.8
 

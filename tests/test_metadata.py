@@ -1,6 +1,8 @@
 """Tier 1: site, publication date (URL path, dateline, header) and crawl date."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from transforms.clean import CleanRules, prepare_document
 from transforms.config import CleanConfig
@@ -89,3 +91,12 @@ def test_prepare_sets_site_from_a_header_url_and_can_leave_dates_alone():
     rules = CleanRules.build(CleanConfig(infer_date=False))
     plain = prepare_document(Document(doc_key=1, id="d", source="m", record=1, text="March 3, 2021\nBody."), rules)
     assert plain.date is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(), st.text())
+def test_metadata_parsers_never_crash(url, text):
+    for date in (date_from_url(url), date_from_text(text)):
+        assert date is None or 1990 <= int(date[:4]) <= 2100
+    site_of(url)
+    crawl_timestamp(text)

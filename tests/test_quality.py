@@ -1,6 +1,8 @@
 import dataclasses
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from transforms.config import QualityConfig
 from transforms.quality import quality_reason
@@ -91,3 +93,10 @@ def test_fineweb_ratios_count_paragraphs_of_hard_wrapped_text():
     wrapped = "\n\n".join(textwrap.fill(paragraph.replace("old", f"old{p}-"), width=70) for p in range(3))
     assert sum(line.endswith(".") for line in wrapped.split("\n") if line) < 0.12 * wrapped.count("\n")
     assert quality_reason(doc(wrapped), QualityConfig()) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(), st.sampled_from(["en", "de", None]))
+def test_quality_rules_never_crash(text, lang):
+    reason = quality_reason(doc(text, lang=lang), QualityConfig())
+    assert reason is None or reason.startswith(("gopher_", "c4_", "fineweb_"))

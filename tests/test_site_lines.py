@@ -3,6 +3,8 @@
 import apache_beam as beam
 import pytest
 from apache_beam.testing.util import assert_that, equal_to
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from transforms.cleaning import DropSiteTemplateLines
 from transforms.config import CleanConfig
@@ -87,3 +89,12 @@ def test_copies_of_one_article_on_a_site_are_not_emptied(test_pipeline):
             out | beam.Map(lambda d: (d.id, BODIES[0] in d.text, NAV in d.text)),
             equal_to([(f"p{i}", True, True) for i in range(3)] + [(f"p{i}", False, False) for i in range(3, 6)]),
         )
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(), st.text(max_size=40))
+def test_any_text_and_site_never_crash_and_removal_is_idempotent(text, site):
+    keys = page_line_keys(site, text)
+    some = set(list(keys)[::2])
+    once, _ = drop_lines(site, text, some, 1.0)
+    assert drop_lines(site, once, some, 1.0)[0] == once
