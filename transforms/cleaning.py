@@ -151,17 +151,20 @@ class DropSiteTemplateLines(beam.PTransform):
         site_pages = (
             with_site | "SitePage" >> beam.Map(lambda doc: (_site_key(doc.site), 1)) | "PagesPerSite" >> beam.CombinePerKey(sum)
         )
+        # (site key, {"site_pages": [pages], "lines": [(line key, pages with it), ...]})
         approved = (
             {"site_pages": site_pages, "lines": repeated.lines}
             | "JoinSitePages" >> beam.CoGroupByKey()
             | "TemplateLines" >> beam.FlatMap(_template_lines, config.site_lines_min_share)
         )
+        # (line key, {"approved": [True] or [], "pages": [[doc key, ...]]})
         marks = (
             {"approved": approved, "pages": repeated[_RepeatedLinesFn.PAGES_TAG]}
             | "JoinApproved" >> beam.CoGroupByKey()
             | "MarkPages" >> beam.FlatMap(_marks)
         )
         keyed = with_site | "KeyByDoc" >> beam.Map(lambda doc: (doc.doc_key, doc))
+        # (doc key, {"docs": [Document], "lines": [template line key, ...]})
         stripped = (
             {"docs": keyed, "lines": marks}
             | "JoinMarks" >> beam.CoGroupByKey()
