@@ -5,7 +5,7 @@ import pytest
 from transforms.clustering import bucket_star_edges, large_star, small_star, star_check
 from transforms.config import DedupConfig
 from transforms.minhash import MinHasher
-from transforms.near_duplicates import Unit, exact_key, finalize_cluster, group_exact, split_component
+from transforms.near_duplicates import Unit, exact_key, finalize_cluster, group_exact, rank_key, split_component
 from transforms.records import Document
 
 
@@ -94,7 +94,7 @@ def test_chain_does_not_merge_unrelated_ends():
         Unit(make_doc(3, words(100, 200), "C")),
     ]
     clusters = split_component(units, MinHasher(128, 1, 1), config)
-    assert [sorted(u.doc.id for u, _ in c) for c in clusters] == [["A", "B"], ["C"]]
+    assert [sorted(m[0].doc.id for m in c) for c in clusters] == [["A", "B"], ["C"]]
 
 
 def test_every_member_is_verified_against_the_representative():
@@ -107,8 +107,8 @@ def test_every_member_is_verified_against_the_representative():
     sizes = sorted(len(c) for c in clusters)
     assert sizes == [1, 2]
     pair = next(c for c in clusters if len(c) == 2)
-    assert {u.doc.doc_key for u, _ in pair} == {1, 2}
-    assert 0.8 <= pair[1][1] < 1.0
+    assert {m[0].doc.doc_key for m in pair} == {1, 2}
+    assert 0.8 <= pair[1][1] < 1.0 and 0.8 <= pair[1][2] < 1.0
 
 
 def test_containment_joins_a_truncated_copy():
@@ -117,6 +117,8 @@ def test_containment_joins_a_truncated_copy():
     config = DedupConfig(threshold=0.9, ngram=5, containment=0.9)
     clusters = split_component([Unit(make_doc(1, full)), Unit(make_doc(2, truncated))], MinHasher(128, 5, 1), config)
     assert len(clusters) == 1
+    (_, _, rep_containment), (_, jaccard, containment) = clusters[0]
+    assert rep_containment == 1.0 and jaccard < 0.9 and containment > 0.99  # all of it is in the full text
     no_containment = DedupConfig(threshold=0.9, ngram=5, containment=0.0)
     assert (
         len(split_component([Unit(make_doc(1, full)), Unit(make_doc(2, truncated))], MinHasher(128, 5, 1), no_containment)) == 2
@@ -130,15 +132,44 @@ def test_exact_groups_keep_the_best_and_finalize_sets_fields():
     unit = group_exact([a, b], keep="min_id")
     assert unit.doc.id == "a-id" and [d.id for d in unit.copies] == ["b-id"]
     member = Unit(make_doc(12, "Other text"), (make_doc(13, "Other text"),))
-    docs, row = finalize_cluster([(unit, 1.0), (member, 0.85)])
+    docs, row = finalize_cluster([(unit, 1.0, 1.0), (member, 0.85, 0.9)])
     by_id = {d.id: d for d in docs}
     assert {d.cluster_id for d in docs} == {11} and {d.cluster_size for d in docs} == {4}
     assert not by_id["a-id"].is_duplicate and by_id["a-id"].duplicate_of is None
     assert by_id["b-id"].similarity == 1.0 and by_id["d12"].similarity == 0.85 and by_id["d13"].similarity == 0.85
     assert {by_id[i].duplicate_of for i in ("b-id", "d12", "d13")} == {"a-id"}
     assert row["size"] == 4 and row["representative_id"] == "a-id" and row["member_ids"][0] == "a-id"
+    assert row["similarities"] == [1.0, 1.0, 0.85, 0.85] and row["containments"] == [1.0, 1.0, 0.9, 0.9]
 
 
 def test_singleton_has_no_cluster_row():
-    docs, row = finalize_cluster([(Unit(make_doc(1, "x")), 1.0)])
+    docs, row = finalize_cluster([(Unit(make_doc(1, "x")), 1.0, 1.0)])
     assert row is None and docs[0].cluster_id == 1 and docs[0].cluster_size == 1
+
+
+@pytest.mark.parametrize(
+    ("keep", "expected"),
+    [
+        ("longest", "long"),
+        ("earliest_date", "early"),
+        ("quality", "good"),
+        ("min_id", "a-first"),
+    ],
+)
+def test_keep_policies_choose_the_representative(keep, expected):
+    docs = [
+        make_doc(1, words(0, 120), "long").replace(n_words=120, date="2024-05-01", quality_score=0.5),
+        make_doc(2, words(0, 100), "early").replace(n_words=100, date="2020-01-01", quality_score=0.6),
+        make_doc(3, words(0, 110), "good").replace(n_words=110, date=None, quality_score=0.9),
+        make_doc(4, words(0, 90), "a-first").replace(n_words=90, date="2023-01-01", quality_score=None),
+    ]
+    ranked = sorted(docs, key=lambda d: rank_key(d, keep))
+    assert ranked[0].id == expected
+    # The choice does not depend on the order documents arrive in.
+    assert sorted(reversed(docs), key=lambda d: rank_key(d, keep))[0].id == expected
+
+
+def test_keep_policy_ties_end_on_id_and_key():
+    twins = [make_doc(7, "x y z", "same").replace(date="2020-01-01"), make_doc(3, "x y z", "same").replace(date="2020-01-01")]
+    for keep in ("longest", "earliest_date", "quality", "min_id"):
+        assert sorted(twins, key=lambda d: rank_key(d, keep))[0].doc_key == 3

@@ -100,3 +100,12 @@ def test_fineweb_ratios_count_paragraphs_of_hard_wrapped_text():
 def test_quality_rules_never_crash(text, lang):
     reason = quality_reason(doc(text, lang=lang), QualityConfig())
     assert reason is None or reason.startswith(("gopher_", "c4_", "fineweb_"))
+
+
+def test_quality_score_ranks_prose_above_list_like_text():
+    from transforms.quality import quality_score
+
+    prose = quality_score(doc(GOOD))
+    listing = quality_score(doc("\n".join(f"item {i} 12 34" for i in range(30))))
+    assert 0.0 <= listing < prose <= 1.0
+    assert quality_score(doc("")) == 0.0

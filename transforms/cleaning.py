@@ -13,7 +13,7 @@ from transforms.config import CleanConfig, QualityConfig
 from transforms.io import REJECTED_TAG
 from transforms.language import LanguageIdentifier, with_language
 from transforms.metrics import get_counter_inc_fn
-from transforms.quality import quality_reason
+from transforms.quality import quality_reason, quality_score
 from transforms.records import Document, Rejected
 from transforms.site_lines import drop_lines, page_line_keys
 
@@ -50,7 +50,7 @@ class _CleanFn(beam.DoFn):
             result = with_language(result, self._languages)
         reason = quality_reason(result, self._quality) if self._config.enabled and self._quality.enabled else None
         if reason is None:
-            yield result
+            yield result.replace(quality_score=quality_score(result))
             return
         self._inc(f"filtered:{reason}")
         yield beam.pvalue.TaggedOutput(REJECTED_TAG, Rejected(doc.source, doc.record, reason, doc.text, id=doc.id))

@@ -127,7 +127,7 @@ class QualityConfig:
         _require(self.fineweb_max_newline_ratio >= 0, "quality.fineweb_max_newline_ratio", "must be >= 0")
 
 
-KEEP_POLICIES = ("longest", "min_id")
+KEEP_POLICIES = ("longest", "earliest_date", "quality", "min_id")
 VERIFY_MODES = ("exact", "estimate")
 
 

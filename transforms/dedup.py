@@ -21,7 +21,15 @@ from transforms.clustering import bucket_star_edges, large_star, small_star, sta
 from transforms.config import DedupConfig
 from transforms.metrics import get_counter_inc_fn
 from transforms.minhash import MinHasher, band_keys, lsh_parameters
-from transforms.near_duplicates import Unit, candidate_threshold, exact_key, finalize_cluster, group_exact, split_component
+from transforms.near_duplicates import (
+    Member,
+    Unit,
+    candidate_threshold,
+    exact_key,
+    finalize_cluster,
+    group_exact,
+    split_component,
+)
 from transforms.records import Document
 
 __all__ = ["DeduplicateDocuments", "ConnectedComponents", "CLUSTERS_TAG", "resolve_lsh", "key_by_text", "key_by_doc"]
@@ -170,10 +178,10 @@ class _ResolveNodeFn(beam.DoFn):
         if components:
             yield beam.pvalue.TaggedOutput("in_component", (components[0], unit))
             return
-        yield from _emit_cluster([(unit, 1.0)])
+        yield from _emit_cluster([(unit, 1.0, 1.0)])
 
 
-def _emit_cluster(members: list[tuple[Unit, float]]) -> Iterator[object]:
+def _emit_cluster(members: list[Member]) -> Iterator[object]:
     docs, row = finalize_cluster(members)
     yield from docs
     if row is not None:

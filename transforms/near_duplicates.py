@@ -18,7 +18,7 @@ from transforms.config import DedupConfig
 from transforms.minhash import MinHasher, containment_from_jaccard, exact_jaccard
 from transforms.records import Document
 
-__all__ = ["Unit", "exact_key", "rank_key", "group_exact", "split_component", "finalize_cluster", "candidate_threshold"]
+__all__ = ["Unit", "Member", "exact_key", "rank_key", "group_exact", "split_component", "finalize_cluster", "candidate_threshold"]
 
 # Exact Jaccard is computed only for pairs whose estimate is at most this far below the threshold
 # (4.5 standard deviations of the estimate at 128 permutations): the others cannot reach it.
@@ -44,9 +44,20 @@ def exact_key(text: str) -> int:
 
 
 def rank_key(doc: Document, keep: str) -> tuple:
-    """Sort key of a document as a representative: smallest is kept. Ties end on the unique doc_key."""
+    """Sort key of a document as a representative: the smallest is kept.
+
+    `longest`: most words, then most characters; `earliest_date`: the earliest publication date
+    (documents without one come last), then longest; `quality`: the highest `quality_score` (none
+    last), then longest; `min_id`: the smallest id. Ties end on the id and the unique doc_key, so
+    the choice never depends on input order, runner or workers.
+    """
+    longest = (-doc.n_words, -len(doc.text))
     if keep == "longest":
-        return (-doc.n_words, -len(doc.text), doc.id, doc.doc_key)
+        return (*longest, doc.id, doc.doc_key)
+    if keep == "earliest_date":
+        return (doc.date is None, doc.date or "", *longest, doc.id, doc.doc_key)
+    if keep == "quality":
+        return (doc.quality_score is None, -(doc.quality_score or 0.0), *longest, doc.id, doc.doc_key)
     return (doc.id, doc.doc_key)
 
 
@@ -87,8 +98,12 @@ def _similar_to(
     return similar, jaccard
 
 
-def split_component(units: Sequence[Unit], hasher: MinHasher, config: DedupConfig) -> list[list[tuple[Unit, float]]]:
-    """One candidate component -> clusters, each a list of (unit, Jaccard to its representative).
+Member = tuple[Unit, float, float]  # a unit, its Jaccard to the representative, its containment in it
+
+
+def split_component(units: Sequence[Unit], hasher: MinHasher, config: DedupConfig) -> list[list[Member]]:
+    """One candidate component -> clusters, each a list of (unit, Jaccard to its representative,
+    share of the unit's shingles contained in the representative).
 
     The best remaining unit by the keep policy becomes a representative and takes every remaining
     unit similar to it; repeat until none remain. So every duplicate is verified against the
@@ -110,23 +125,27 @@ def split_component(units: Sequence[Unit], hasher: MinHasher, config: DedupConfi
         similar, jaccard = _similar_to(leader, candidates, shingles, sigs, exact, config)
         members = candidates[similar]
         remaining[members] = False
-        clusters.append([(units[leader], 1.0)] + [(units[m], float(j)) for m, j in zip(members, jaccard[similar])])
+        lead_size = shingles[leader].size
+        cluster = [(units[leader], 1.0, 1.0)]
+        for m, j in zip(members, jaccard[similar]):
+            cluster.append((units[m], float(j), containment_from_jaccard(float(j), shingles[m].size, lead_size)))
+        clusters.append(cluster)
     return clusters
 
 
-def finalize_cluster(members: Sequence[tuple[Unit, float]]) -> tuple[list[Document], dict[str, object] | None]:
+def finalize_cluster(members: Sequence[Member]) -> tuple[list[Document], dict[str, object] | None]:
     """Set the cluster fields of every document of one cluster; its first unit is the representative.
 
     Returns the documents and, for clusters of more than one document, the `clusters/` row.
     """
     rep = members[0][0].doc
-    size = sum(unit.size for unit, _ in members)
+    size = sum(member[0].size for member in members)
     out = [rep.replace(cluster_id=rep.doc_key, cluster_size=size)]
-    similarities = [1.0]
-    for index, (unit, similarity) in enumerate(members):
+    similarities, containments = [1.0], [1.0]
+    for index, (unit, similarity, containment) in enumerate(members):
         # The representative's exact copies are identical to it; a member's copies are as close as it.
         docs = unit.copies if index == 0 else (unit.doc, *unit.copies)
-        sim = 1.0 if index == 0 else similarity
+        sim, contained = (1.0, 1.0) if index == 0 else (similarity, containment)
         for doc in docs:
             out.append(
                 doc.replace(
@@ -139,6 +158,7 @@ def finalize_cluster(members: Sequence[tuple[Unit, float]]) -> tuple[list[Docume
                 )
             )
             similarities.append(sim)
+            containments.append(contained)
     if size == 1:
         return out, None
     row = {
@@ -148,5 +168,6 @@ def finalize_cluster(members: Sequence[tuple[Unit, float]]) -> tuple[list[Docume
         "member_ids": [d.id for d in out],
         "member_keys": [d.doc_key for d in out],
         "similarities": similarities,
+        "containments": containments,
     }
     return out, row

@@ -6,6 +6,7 @@ its `rejected/` reason; thresholds are `quality.*` in the config.
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 
@@ -13,7 +14,7 @@ from transforms.clean import paragraphs
 from transforms.config import QualityConfig
 from transforms.records import Document
 
-__all__ = ["quality_reason"]
+__all__ = ["quality_reason", "quality_score"]
 
 _STOP_WORDS = frozenset({"the", "be", "to", "of", "and", "that", "have", "with"})
 # A whitespace-delimited word none of whose characters is a letter ([^\W\d_] is a Unicode letter).
@@ -50,6 +51,29 @@ def quality_reason(doc: Document, config: QualityConfig) -> str | None:
     if repeated > config.max_duplicate_lines * len(lines):
         return "gopher_duplicate_lines"
     return _c4_reason(doc.text, config) or _fineweb_reason(doc.text, paragraphs(doc.text), n_words, config)
+
+
+def quality_score(doc: Document) -> float:
+    """A score in [0, 1] for choosing a cluster's representative (`dedup.keep: quality`): the mean of
+    the share of words with a letter, of paragraphs ending a sentence, of characters not in repeated
+    paragraphs, a length term (log10 of the words / 3, so 1,000 words score 1) and, for English, the
+    share of stop words against the 30% of ordinary prose. Higher is better; it ranks, it does not filter.
+    """
+    words = doc.text.split()
+    if not words:
+        return 0.0
+    lines = paragraphs(doc.text)
+    alpha = 1.0 - len(_NO_LETTER_WORD_RE.findall(doc.text)) / len(words)
+    punct = sum(line.endswith(_LINE_END_PUNCT) for line in lines) / max(len(lines), 1)
+    counts = Counter(lines)
+    repeated = sum(len(line) * (count - 1) for line, count in counts.items() if count > 1)
+    unique = 1.0 - repeated / max(len(doc.text), 1)
+    length = min(1.0, math.log10(len(words)) / 3.0)
+    signals = [alpha, punct, unique, length]
+    if doc.lang == "en":
+        stop = sum(word in _STOP_WORDS for word in doc.text.lower().split()) / len(words)
+        signals.append(min(1.0, stop / 0.3))
+    return round(sum(signals) / len(signals), 6)
 
 
 def _c4_reason(text: str, config: QualityConfig) -> str | None:

@@ -52,6 +52,7 @@ class Document:
     lang_score: float | None = None  # probability of `lang` from the language identifier
     metadata: str | None = None  # JSON object of the input fields we have no column for
     n_words: int = 0
+    quality_score: float | None = None  # `transforms.quality.quality_score`, for `dedup.keep: quality`
     cluster_id: int | None = None
     cluster_size: int = 1
     is_duplicate: bool = False
@@ -95,6 +96,7 @@ DOCUMENT_SCHEMA = pa.schema(
         pa.field("lang_score", pa.float32()),
         pa.field("text", pa.string(), nullable=False),
         pa.field("n_words", pa.int32(), nullable=False),
+        pa.field("quality_score", pa.float32()),
         pa.field("metadata", pa.string()),
         pa.field("cluster_id", pa.int64(), nullable=False),
         pa.field("cluster_size", pa.int32(), nullable=False),
@@ -124,6 +126,7 @@ CLUSTER_SCHEMA = pa.schema(
         pa.field("member_ids", pa.list_(pa.string()), nullable=False),
         pa.field("member_keys", pa.list_(pa.int64()), nullable=False),
         pa.field("similarities", pa.list_(pa.float32()), nullable=False),
+        pa.field("containments", pa.list_(pa.float32()), nullable=False),
     ]
 )
 
@@ -144,6 +147,7 @@ def document_row(doc: Document) -> dict[str, object]:
         "lang_score": doc.lang_score,
         "text": doc.text,
         "n_words": doc.n_words,
+        "quality_score": doc.quality_score,
         "metadata": doc.metadata,
         "cluster_id": doc.doc_key if doc.cluster_id is None else doc.cluster_id,
         "cluster_size": doc.cluster_size,
