@@ -2,6 +2,7 @@
 
 import gzip
 import json
+from collections import Counter
 
 import apache_beam as beam
 import pytest
@@ -11,7 +12,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from tests.test_clustering import union_find
 from transforms.cleaning import CleanAndParse
 from transforms.config import CleanConfig, DedupConfig, QualityConfig, ReadConfig
-from transforms.dedup import CLUSTERS_TAG, ConnectedComponents, DeduplicateDocuments
+from transforms.dedup import CLUSTERS_TAG, BucketEdges, ConnectedComponents, DeduplicateDocuments
 from transforms.io import FILE_COUNTS_TAG, REJECTED_TAG, ReadRawShards
 from transforms.records import Document
 
@@ -129,3 +130,23 @@ def test_read_raw_shards_all_formats_and_a_truncated_shard(tmp_path, test_pipeli
         assert_that(docs_per_file, check_docs, label="documents")
         # Beam's gzip reader ends a truncated stream without an error: the cut last line is rejected.
         assert_that(reasons, equal_to([("a.jsonl", "malformed_json"), ("e.jsonl.gz", "malformed_json")]), label="rejected")
+
+
+@pytest.mark.parametrize("fanout", [1, 8])
+def test_bucket_edges_span_each_bucket_with_k_minus_1_edges(test_pipeline, fanout):
+    hot = [(77, node) for node in range(-500, 500)]  # one hot bucket of 1,000 nodes
+    small = [(5, 3), (5, 9), (6, 9), (6, 40), (8, 1000)]  # 5 and 6 share node 9; 8 is a singleton
+    expected_components = union_find({n for _, n in hot + small}, [(-500, n) for _, n in hot] + [(3, 9), (9, 40)])
+    with test_pipeline as p:
+        edges = p | beam.Create(hot + small) | BucketEdges(fanout)
+        assert_that(edges | "Count" >> beam.combiners.Count.Globally(), equal_to([999 + 1 + 1]), label="KMinus1")
+        components = edges | ConnectedComponents(rounds=6)
+        expected = sorted((n, c) for n, c in expected_components.items() if n != 1000)
+        assert_that(components, equal_to(expected), label="Components")
+
+
+def test_salting_splits_a_hot_bucket_evenly():
+    from transforms.dedup import _salted
+
+    parts = Counter(_salted((77, node), 8)[0] for node in range(-500, 500))
+    assert len(parts) == 8 and max(parts.values()) == 125

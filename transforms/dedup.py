@@ -3,7 +3,8 @@ and the split of each candidate component into verified clusters.
 
 Graph (shuffle keys are plain ints; values are small except in the final join):
 
-    docs --ExactKey/BandKeys--> (band_key, node) --GroupBuckets--> star edges (node, bucket_min)
+    docs --ExactKey/BandKeys--> (band_key, node) --BucketEdges (parts of buckets, then their minima)-->
+        star edges (node, part_min), (part_min, bucket_min)
     edges --ConnectedComponents (large-star / small-star rounds)--> (node, component)
     {docs: (node, Document), component: (node, component)} --JoinComponents (CoGroupByKey)-->
         node without component -> finished cluster of its exact copies
@@ -32,7 +33,15 @@ from transforms.near_duplicates import (
 )
 from transforms.records import Document
 
-__all__ = ["DeduplicateDocuments", "ConnectedComponents", "CLUSTERS_TAG", "resolve_lsh", "key_by_text", "key_by_doc"]
+__all__ = [
+    "DeduplicateDocuments",
+    "BucketEdges",
+    "ConnectedComponents",
+    "CLUSTERS_TAG",
+    "resolve_lsh",
+    "key_by_text",
+    "key_by_doc",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +90,54 @@ def key_by_doc(doc: Document) -> tuple[int, Document]:
 def _bucket_edges(element: tuple[int, Iterable[int]]) -> list[tuple[int, int]]:
     _, nodes = element
     return bucket_star_edges(nodes)
+
+
+def _salted(element: tuple[int, int], fanout: int) -> tuple[tuple[int, int], int]:
+    """(band key, node) -> ((band key, part), node): a bucket is grouped in `fanout` parts."""
+    band, node = element
+    return (band, node % fanout), node
+
+
+class _PartEdgesFn(beam.DoFn):
+    """One part of a bucket -> star edges to the part's minimum, and (band key, minimum) to link parts."""
+
+    MINIMA_TAG = "minima"
+
+    def process(self, element: tuple[tuple[int, int], Iterable[int]]) -> Iterator[object]:
+        (band, _), nodes = element
+        unique = sorted(set(nodes))
+        root = unique[0]
+        for node in unique[1:]:
+            yield node, root
+        yield beam.pvalue.TaggedOutput(self.MINIMA_TAG, (band, root))
+
+
+class BucketEdges(beam.PTransform):
+    """(band key, node) pairs -> undirected edges that connect every LSH bucket (k-1 per bucket).
+
+    With `fanout` > 1 a bucket is grouped in parts keyed by (band key, node mod fanout); each part
+    becomes a star to its minimum, and the parts' minima (at most `fanout` per bucket) are grouped
+    again and linked. The edges span the same components, and no worker receives more than about
+    1/fanout of a hot bucket.
+    """
+
+    def __init__(self, fanout: int) -> None:
+        super().__init__()
+        self._fanout = fanout
+
+    def expand(self, band_nodes: beam.PCollection) -> beam.PCollection:
+        if self._fanout == 1:
+            return band_nodes | "GroupBuckets" >> beam.GroupByKey() | "BucketStars" >> beam.FlatMap(_bucket_edges)
+        parts = (
+            band_nodes
+            | "SaltByNode" >> beam.Map(_salted, self._fanout)
+            | "GroupBucketParts" >> beam.GroupByKey()
+            | "PartStars" >> beam.ParDo(_PartEdgesFn()).with_outputs(_PartEdgesFn.MINIMA_TAG, main="edges")
+        )
+        links = (
+            parts[_PartEdgesFn.MINIMA_TAG] | "GroupPartMinima" >> beam.GroupByKey() | "LinkParts" >> beam.FlatMap(_bucket_edges)
+        )
+        return (parts.edges, links) | "AllBucketEdges" >> beam.Flatten()
 
 
 def _both_directions(edge: tuple[int, int]) -> Iterator[tuple[int, int]]:
@@ -241,8 +298,7 @@ class DeduplicateDocuments(beam.PTransform):
         components = (
             keyed
             | "BandKeys" >> beam.ParDo(_BandKeysFn(config, bands, rows))
-            | "GroupBuckets" >> beam.GroupByKey()
-            | "BucketEdges" >> beam.FlatMap(_bucket_edges)
+            | "BucketEdges" >> BucketEdges(config.bucket_fanout)
             | "ConnectedComponents" >> ConnectedComponents(config.cc_rounds)
         )
         # Shape after the join: (node, {"docs": [Document, ...], "component": [component] or []}).
