@@ -150,3 +150,13 @@ def test_salting_splits_a_hot_bucket_evenly():
 
     parts = Counter(_salted((77, node), 8)[0] for node in range(-500, 500))
     assert len(parts) == 8 and max(parts.values()) == 125
+
+
+def test_a_chain_of_near_duplicates_does_not_merge_its_unrelated_ends(test_pipeline):
+    # J(A,B) ~ J(B,C) ~ 0.82 >= 0.8, J(A,C) ~ 0.67: one candidate component, two clusters.
+    docs = [doc(1, words(0, 200) + " end", "A"), doc(2, words(20, 220), "B"), doc(3, words(40, 240), "C")]
+    config = DedupConfig(threshold=0.8, containment=0.0, keep="longest")
+    with test_pipeline as p:
+        out = p | beam.Create(docs) | DeduplicateDocuments(config)
+        rows = out["documents"] | beam.Map(lambda d: (d.id, d.cluster_size, d.duplicate_of))
+        assert_that(rows, equal_to([("A", 2, None), ("B", 2, "A"), ("C", 1, None)]))
