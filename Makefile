@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench-cleaning bench-neardup bench-throughput bench-bound clean
+.PHONY: demo test lint bench-cleaning bench-neardup bench-planted bench-throughput bench-bound clean
 
 # The virtualenv is (re)built when setup.py changes; the console script is its stamp.
 $(BIN)/corpusbeam: setup.py
@@ -29,6 +29,9 @@ bench-cleaning: $(BIN)/corpusbeam
 
 bench-neardup: $(BIN)/corpusbeam
 	$(BIN)/python bench/neardup_eval.py --threshold 0.8
+
+bench-planted: $(BIN)/corpusbeam
+	$(BIN)/python bench/planted.py --docs 10000 --threshold 0.8
 
 bench-throughput: $(BIN)/corpusbeam
 	$(BIN)/python bench/throughput.py
