@@ -196,7 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     run(["--input", str(corpus), "--output", str(output), "--overwrite", *sum((["--set", s] for s in sets), []), *beam_args])
     wall = time.monotonic() - started
-    table = ds.dataset(str(output / "documents"), format="parquet").to_table(columns=["id", "cluster_id", "is_duplicate", "duplicate_of"])
+    table = ds.dataset(str(output / "documents"), format="parquet").to_table(
+        columns=["id", "cluster_id", "is_duplicate", "duplicate_of"]
+    )
     clusters: dict[int, list[str]] = defaultdict(list)
     reps = {}
     for row in table.to_pylist():

@@ -5,7 +5,7 @@ import pytest
 from transforms.clustering import bucket_star_edges, large_star, small_star, star_check
 from transforms.config import DedupConfig
 from transforms.minhash import MinHasher
-from transforms.near_duplicates import Unit, exact_key, finalize_cluster, group_exact, rank_key, split_component
+from transforms.near_duplicates import Unit, cluster_key, exact_key, finalize_cluster, group_exact, rank_key, split_component
 from transforms.records import Document
 
 
@@ -134,7 +134,7 @@ def test_exact_groups_keep_the_best_and_finalize_sets_fields():
     member = Unit(make_doc(12, "Other text"), (make_doc(13, "Other text"),))
     docs, row = finalize_cluster([(unit, 1.0, 1.0), (member, 0.85, 0.9)])
     by_id = {d.id: d for d in docs}
-    assert {d.cluster_id for d in docs} == {11} and {d.cluster_size for d in docs} == {4}
+    assert {d.cluster_id for d in docs} == {cluster_key(b)} and {d.cluster_size for d in docs} == {4}
     assert not by_id["a-id"].is_duplicate and by_id["a-id"].duplicate_of is None
     assert by_id["b-id"].similarity == 1.0 and by_id["d12"].similarity == 0.85 and by_id["d13"].similarity == 0.85
     assert {by_id[i].duplicate_of for i in ("b-id", "d12", "d13")} == {"a-id"}
@@ -144,7 +144,7 @@ def test_exact_groups_keep_the_best_and_finalize_sets_fields():
 
 def test_singleton_has_no_cluster_row():
     docs, row = finalize_cluster([(Unit(make_doc(1, "x")), 1.0, 1.0)])
-    assert row is None and docs[0].cluster_id == 1 and docs[0].cluster_size == 1
+    assert row is None and docs[0].cluster_id == cluster_key(make_doc(1, "x")) and docs[0].cluster_size == 1
 
 
 @pytest.mark.parametrize(

@@ -37,16 +37,15 @@ def write_shards(folder, docs: list[dict], shards: int) -> None:
 
 
 def outcome(out) -> tuple[set, set]:
-    """Documents by id (with representative id, not doc_key, which depends on where a record was read)
-    and clusters as (representative, members, similarities, containments)."""
+    """Documents by id and clusters by id: everything but `source`, `record` and `doc_key`, which say
+    where a record was read."""
     docs = ds.dataset(str(out / "documents"), format="parquet").to_table().to_pylist()
     clusters = ds.dataset(str(out / "clusters"), format="parquet").to_table().to_pylist()
-    rep_of = {d["doc_key"]: d["id"] for d in docs}
     doc_rows = {
         (
             d["id"],
             d["text"],
-            rep_of[d["cluster_id"]],
+            d["cluster_id"],
             d["cluster_size"],
             d["is_duplicate"],
             d["duplicate_of"],
@@ -56,7 +55,12 @@ def outcome(out) -> tuple[set, set]:
         for d in docs
     }
     cluster_rows = {
-        (c["representative_id"], c["size"], tuple(sorted(zip(c["member_ids"], c["similarities"], c["containments"]))))
+        (
+            c["cluster_id"],
+            c["representative_id"],
+            c["size"],
+            tuple(sorted(zip(c["member_ids"], c["similarities"], c["containments"]))),
+        )
         for c in clusters
     }
     return doc_rows, cluster_rows

@@ -14,6 +14,7 @@ from transforms.cleaning import CleanAndParse
 from transforms.config import CleanConfig, DedupConfig, QualityConfig, ReadConfig
 from transforms.dedup import CLUSTERS_TAG, BucketEdges, ConnectedComponents, DeduplicateDocuments
 from transforms.io import FILE_COUNTS_TAG, REJECTED_TAG, ReadRawShards
+from transforms.near_duplicates import cluster_key
 from transforms.records import Document
 
 
@@ -79,8 +80,8 @@ def test_dedup_disabled_keeps_every_document_single(test_pipeline):
     with test_pipeline as p:
         out = p | beam.Create(docs) | DeduplicateDocuments(DedupConfig(enabled=False))
         assert_that(
-            out["documents"] | beam.Map(lambda d: (d.id, d.cluster_id, d.is_duplicate)),
-            equal_to([("a", 1, False), ("b", 2, False)]),
+            out["documents"] | beam.Map(lambda d: (d.id, d.cluster_id, d.cluster_size, d.is_duplicate)),
+            equal_to([("a", cluster_key(docs[0]), 1, False), ("b", cluster_key(docs[1]), 1, False)]),
         )
 
 

@@ -26,6 +26,7 @@ from transforms.near_duplicates import (
     Member,
     Unit,
     candidate_threshold,
+    cluster_key,
     exact_key,
     finalize_cluster,
     group_exact,
@@ -269,7 +270,7 @@ class _SingletonFn(beam.DoFn):
     """Dedup disabled: every document is its own cluster."""
 
     def process(self, doc: Document) -> Iterator[Document]:
-        yield doc.replace(cluster_id=doc.doc_key, cluster_size=1)
+        yield doc.replace(cluster_id=cluster_key(doc), cluster_size=1)
 
 
 class DeduplicateDocuments(beam.PTransform):

@@ -18,7 +18,17 @@ from transforms.config import DedupConfig
 from transforms.minhash import MinHasher, containment_from_jaccard, exact_jaccard
 from transforms.records import Document
 
-__all__ = ["Unit", "Member", "exact_key", "rank_key", "group_exact", "split_component", "finalize_cluster", "candidate_threshold"]
+__all__ = [
+    "Unit",
+    "Member",
+    "cluster_key",
+    "exact_key",
+    "rank_key",
+    "group_exact",
+    "split_component",
+    "finalize_cluster",
+    "candidate_threshold",
+]
 
 # Exact Jaccard is computed only for pairs whose estimate is at most this far below the threshold
 # (4.5 standard deviations of the estimate at 128 permutations): the others cannot reach it.
@@ -41,6 +51,16 @@ def exact_key(text: str) -> int:
     """Signed 64-bit hash of the case-folded, whitespace-collapsed text: the node key in the graph."""
     value = xxhash.xxh3_64_intdigest(" ".join(text.casefold().split()).encode("utf-8"))
     return value - (1 << 63)
+
+
+def cluster_key(doc: Document) -> int:
+    """Id of the cluster a document represents: a hash of its id and its normalised text.
+
+    It depends on the representative's content only, not on where it was read (`doc_key` does),
+    so it is the same whatever the input order, sharding, runner or worker count.
+    """
+    value = xxhash.xxh3_64_intdigest(f"{doc.id}\x00{exact_key(doc.text)}".encode())
+    return value - (1 << 64) if value >= 1 << 63 else value
 
 
 def rank_key(doc: Document, keep: str) -> tuple:
@@ -140,7 +160,8 @@ def finalize_cluster(members: Sequence[Member]) -> tuple[list[Document], dict[st
     """
     rep = members[0][0].doc
     size = sum(member[0].size for member in members)
-    out = [rep.replace(cluster_id=rep.doc_key, cluster_size=size)]
+    cluster_id = cluster_key(rep)
+    out = [rep.replace(cluster_id=cluster_id, cluster_size=size)]
     similarities, containments = [1.0], [1.0]
     for index, (unit, similarity, containment) in enumerate(members):
         # The representative's exact copies are identical to it; a member's copies are as close as it.
@@ -149,7 +170,7 @@ def finalize_cluster(members: Sequence[Member]) -> tuple[list[Document], dict[st
         for doc in docs:
             out.append(
                 doc.replace(
-                    cluster_id=rep.doc_key,
+                    cluster_id=cluster_id,
                     cluster_size=size,
                     is_duplicate=True,
                     duplicate_of=rep.id,
@@ -162,7 +183,7 @@ def finalize_cluster(members: Sequence[Member]) -> tuple[list[Document], dict[st
     if size == 1:
         return out, None
     row = {
-        "cluster_id": rep.doc_key,
+        "cluster_id": cluster_id,
         "representative_id": rep.id,
         "size": size,
         "member_ids": [d.id for d in out],

@@ -149,7 +149,7 @@ def document_row(doc: Document) -> dict[str, object]:
         "n_words": doc.n_words,
         "quality_score": doc.quality_score,
         "metadata": doc.metadata,
-        "cluster_id": doc.doc_key if doc.cluster_id is None else doc.cluster_id,
+        "cluster_id": doc.cluster_id,
         "cluster_size": doc.cluster_size,
         "is_duplicate": doc.is_duplicate,
         "duplicate_of": doc.duplicate_of,
