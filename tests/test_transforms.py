@@ -161,3 +161,14 @@ def test_a_chain_of_near_duplicates_does_not_merge_its_unrelated_ends(test_pipel
         out = p | beam.Create(docs) | DeduplicateDocuments(config)
         rows = out["documents"] | beam.Map(lambda d: (d.id, d.cluster_size, d.duplicate_of))
         assert_that(rows, equal_to([("A", 2, None), ("B", 2, "A"), ("C", 1, None)]))
+
+
+def test_a_copy_that_lost_a_quarter_of_the_article_joins_it_by_containment(test_pipeline):
+    # 75% of the article: Jaccard ~0.75 < 0.8, but every shingle of the copy is in the article.
+    article, copy = doc(1, words(0, 400), "article"), doc(2, words(0, 300), "truncated")
+    with test_pipeline as p:
+        out = p | beam.Create([article, copy]) | DeduplicateDocuments(DedupConfig(threshold=0.8, containment=0.9))
+        rows = out[CLUSTERS_TAG] | beam.Map(
+            lambda r: (r["member_ids"], [round(x, 2) for x in r["similarities"]], r["containments"])
+        )
+        assert_that(rows, equal_to([(["article", "truncated"], [1.0, 0.75], [1.0, 1.0])]))
