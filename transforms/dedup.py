@@ -266,6 +266,10 @@ class _SplitComponentFn(beam.DoFn):
             yield from _emit_cluster(members)
 
 
+def _nothing(_: Document) -> list[dict]:
+    return []
+
+
 class _SingletonFn(beam.DoFn):
     """Dedup disabled: every document is its own cluster."""
 
@@ -288,7 +292,7 @@ class DeduplicateDocuments(beam.PTransform):
         config = self._config
         if not config.enabled:
             singles = docs | "NoDedup" >> beam.ParDo(_SingletonFn())
-            empty = docs.pipeline | "NoClusters" >> beam.Create([])
+            empty = docs | "NoClusters" >> beam.FlatMap(_nothing)
             return {"documents": singles, CLUSTERS_TAG: empty}
         bands, rows = resolve_lsh(config)
         logger.info("LSH: %d bands x %d rows for threshold %.3f", bands, rows, candidate_threshold(config))

@@ -142,6 +142,10 @@ class _ReadShardFn(beam.DoFn):
         return item
 
 
+def _patterns_of(_: bytes, patterns: list[str]) -> list[str]:
+    return patterns
+
+
 class ReadRawShards(beam.PTransform):
     """File patterns -> Documents (main output), `rejected` rows and per-file `file_counts`.
 
@@ -158,7 +162,10 @@ class ReadRawShards(beam.PTransform):
     def expand(self, pbegin: beam.pvalue.PBegin) -> beam.pvalue.DoOutputsTuple:
         return (
             pbegin
-            | "InputPatterns" >> beam.Create(self._patterns)
+            # Impulse + FlatMap rather than Create: Beam 2.77's FnApiRunner loses elements of a Create
+            # (an SDF read) when it runs more than one local worker (bench/fnapi_gbk_repro.py).
+            | "Start" >> beam.Impulse()
+            | "InputPatterns" >> beam.FlatMap(_patterns_of, self._patterns)
             | "MatchFiles" >> fileio.MatchAll()
             # One element per file: spread files over workers before the expensive read.
             | "SpreadFiles" >> beam.Reshuffle()
