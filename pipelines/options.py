@@ -67,11 +67,10 @@ def beam_flags(profile: dict[str, object]) -> list[str]:
 _LOCAL_FN_API_RUNNERS = {"fnapirunner", "directrunner", "switchingdirectrunner", "direct", "fnapi"}
 
 _PARALLEL_LOCAL_REFUSED = (
-    "--direct_running_mode={mode} with --direct_num_workers={workers} is refused: with more than one worker "
-    "Beam 2.77's FnApiRunner executed this pipeline wrongly in our runs on 224 MB (a CoGroupByKey lost "
-    "matches, so clusters changed, and one run lost a shard's last 144 documents). Use the in-memory mode "
-    "(the local profile), --direct_running_mode=multi_processing --direct_num_workers=1 (SDK worker in a "
-    "separate process), or a cluster runner."
+    "--direct_running_mode={mode} with --direct_num_workers={workers} is refused: with more than one "
+    "worker thread Beam 2.77's FnApiRunner loses and corrupts elements (bench/fnapi_gbk_repro.py shows "
+    "it on a plain GroupByKey). For local parallelism use --direct_running_mode=multi_processing "
+    "--direct_num_workers=N (SDK workers in separate processes), or the in-memory mode (the local profile)."
 )
 
 
@@ -85,6 +84,6 @@ def effective_runner(options: PipelineOptions) -> str:
     direct = options.view_as(DirectOptions)
     mode = direct.direct_running_mode or "in_memory"
     workers = direct.direct_num_workers
-    if name.lower() in _LOCAL_FN_API_RUNNERS and mode != "in_memory" and workers != 1:
+    if name.lower() in _LOCAL_FN_API_RUNNERS and mode == "multi_threading" and workers != 1:
         raise RunnerRefused(_PARALLEL_LOCAL_REFUSED.format(mode=mode, workers=workers))
     return name

@@ -109,7 +109,7 @@ def test_rerun_refuses_a_full_output_unless_overwrite(sample_run, capsys):
         (["--set", "dedup.treshold=0.8"], "dedup.treshold"),
         (["--set", "dedup.threshold=2"], "dedup.threshold"),
         (["--runner=DaskRunner"], "DaskRunner is refused"),
-        (["--direct_running_mode=multi_processing", "--direct_num_workers=2"], "--direct_num_workers=2 is refused"),
+        (["--direct_running_mode=multi_threading", "--direct_num_workers=2"], "--direct_num_workers=2 is refused"),
         (["--direct_running_mode=multi_threading", "--direct_num_workers=0"], "--direct_num_workers=0 is refused"),
     ],
 )
@@ -192,11 +192,11 @@ def test_lsh_command_prints_bands_and_curve(capsys):
     assert "bands x rows: 16 x 6" in out and "0.80" in out
 
 
-def test_multi_processing_worker_gives_the_same_documents(sample_run, tmp_path):
-    """An SDK worker in a separate process (the Fn API protocol of cluster runners) changes nothing."""
+def test_multi_processing_workers_give_the_same_documents(sample_run, tmp_path):
+    """Two SDK workers in separate processes (the Fn API protocol of cluster runners) change nothing."""
     out = tmp_path / "mp"
     assert (
-        main(["run", *SAMPLE_ARGS, "--output", str(out), "--direct_running_mode=multi_processing", "--direct_num_workers=1"]) == 0
+        main(["run", *SAMPLE_ARGS, "--output", str(out), "--direct_running_mode=multi_processing", "--direct_num_workers=2"]) == 0
     )
     one = read(sample_run, "documents").sort_by("doc_key")
     two = read(out, "documents").sort_by("doc_key")

@@ -66,17 +66,19 @@ def outcome(out) -> tuple[set, set]:
     return doc_rows, cluster_rows
 
 
-def test_shuffled_and_resharded_input_gives_identical_documents_and_clusters(tmp_path):
+def test_shuffled_resharded_input_on_two_workers_gives_identical_documents_and_clusters(tmp_path):
+    """Run A: one shard in order, in memory. Run B: three shards in another order, two SDK worker processes."""
     docs = corpus()
     shuffled = list(docs)
     random.Random(11).shuffle(shuffled)
     write_shards(tmp_path / "a", docs, 1)
     write_shards(tmp_path / "b", shuffled, 3)
     results = []
+    runner = {"a": [], "b": ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]}
     for name in ("a", "b"):
         out = tmp_path / f"out-{name}"
         args = ["run", "--input", str(tmp_path / name / "*.jsonl"), "--output", str(out), "--set", "quality.min_words=10"]
-        assert main(args) == 0
+        assert main([*args, *runner[name]]) == 0
         results.append(outcome(out))
     (docs_a, clusters_a), (docs_b, clusters_b) = results
     assert len(docs_a) == len(docs) and sum(1 for d in docs_a if d[4]) >= 25  # many duplicates to compare
