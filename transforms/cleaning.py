@@ -13,7 +13,7 @@ from transforms.config import CleanConfig, QualityConfig
 from transforms.io import REJECTED_TAG
 from transforms.language import LanguageIdentifier, with_language
 from transforms.metrics import get_counter_inc_fn
-from transforms.quality import quality_reason, quality_score
+from transforms.quality import assess, quality_score
 from transforms.records import Document, Rejected
 from transforms.site_lines import drop_lines, page_line_keys
 
@@ -48,9 +48,12 @@ class _CleanFn(beam.DoFn):
             return
         if self._languages is not None:
             result = with_language(result, self._languages)
-        reason = quality_reason(result, self._quality) if self._config.enabled and self._quality.enabled else None
+        if self._config.enabled and self._quality.enabled:
+            reason, score = assess(result, self._quality)
+        else:
+            reason, score = None, quality_score(result)
         if reason is None:
-            yield result.replace(quality_score=quality_score(result))
+            yield result.replace(quality_score=score)
             return
         self._inc(f"filtered:{reason}")
         yield beam.pvalue.TaggedOutput(REJECTED_TAG, Rejected(doc.source, doc.record, reason, doc.text, id=doc.id))

@@ -9,12 +9,13 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from dataclasses import dataclass
 
 from transforms.clean import paragraphs
 from transforms.config import QualityConfig
 from transforms.records import Document
 
-__all__ = ["quality_reason", "quality_score"]
+__all__ = ["assess", "quality_reason", "quality_score"]
 
 _STOP_WORDS = frozenset({"the", "be", "to", "of", "and", "that", "have", "with"})
 # A whitespace-delimited word none of whose characters is a letter ([^\W\d_] is a Unicode letter).
@@ -25,9 +26,48 @@ _SENTENCE_END_RE = re.compile(r"[.!?…。！？]+[\"'”’»)]*(?=\s|$)")
 _LINE_END_PUNCT = (".", "!", "?", '"', "'", "…", "。", "！", "？", "”", "’")
 
 
-def quality_reason(doc: Document, config: QualityConfig) -> str | None:
+@dataclass(frozen=True, slots=True)
+class _Measures:
+    """What the rules and the score both need, computed once per document."""
+
+    words: list[str]
+    no_letter_words: int
+    lines: list[str]  # non-blank lines
+    paragraphs: list[str]  # lines, or joined paragraphs of a hard-wrapped text
+    paragraph_counts: Counter
+    stop_words: int | None  # words among _STOP_WORDS, for English text only
+    distinct_stop_words: int | None
+
+    @classmethod
+    def of(cls, doc: Document) -> _Measures:
+        text = doc.text
+        paras = paragraphs(text)
+        stop = distinct = None
+        if doc.lang == "en":
+            lower = text.lower().split()
+            stop, distinct = sum(map(_STOP_WORDS.__contains__, lower)), len(_STOP_WORDS.intersection(lower))
+        return cls(
+            words=text.split(),
+            no_letter_words=len(_NO_LETTER_WORD_RE.findall(text)),
+            lines=[line for line in text.split("\n") if line.strip()],
+            paragraphs=paras,
+            paragraph_counts=Counter(paras),
+            stop_words=stop,
+            distinct_stop_words=distinct,
+        )
+
+
+def assess(doc: Document, config: QualityConfig) -> tuple[str | None, float | None]:
+    """(failed rule or None, `quality_score` of a document that passes), measuring the text once."""
+    measures = _Measures.of(doc)
+    reason = quality_reason(doc, config, measures)
+    return reason, quality_score(doc, measures) if reason is None else None
+
+
+def quality_reason(doc: Document, config: QualityConfig, measures: _Measures | None = None) -> str | None:
     """`None` when the document passes every enabled rule, else the failed rule's name."""
-    words = doc.text.split()
+    m = measures or _Measures.of(doc)
+    words, lines = m.words, m.lines
     n_words = len(words)
     if n_words < config.min_words or n_words > config.max_words:
         return "gopher_word_count"
@@ -37,42 +77,38 @@ def quality_reason(doc: Document, config: QualityConfig) -> str | None:
     symbols = doc.text.count("#") + doc.text.count("...") + doc.text.count("…")
     if symbols / n_words > config.max_symbol_word_ratio:
         return "gopher_symbol_ratio"
-    lines = [line for line in doc.text.split("\n") if line.strip()]
     if sum(line.lstrip().startswith(_BULLETS) for line in lines) > config.max_bullet_lines * len(lines):
         return "gopher_bullet_lines"
     if sum(line.rstrip().endswith(("...", "…")) for line in lines) > config.max_ellipsis_lines * len(lines):
         return "gopher_ellipsis_lines"
-    if n_words - len(_NO_LETTER_WORD_RE.findall(doc.text)) < config.min_alpha_words * n_words:
+    if n_words - m.no_letter_words < config.min_alpha_words * n_words:
         return "gopher_alpha_words"
-    if doc.lang == "en" and len(_STOP_WORDS.intersection(doc.text.lower().split())) < config.min_stop_words:
+    if m.distinct_stop_words is not None and m.distinct_stop_words < config.min_stop_words:
         return "gopher_stop_words"
-    counts = Counter(lines)
-    repeated = sum(count - 1 for count in counts.values() if count > 1)
+    repeated = sum(count - 1 for count in Counter(lines).values() if count > 1)
     if repeated > config.max_duplicate_lines * len(lines):
         return "gopher_duplicate_lines"
-    return _c4_reason(doc.text, config) or _fineweb_reason(doc.text, paragraphs(doc.text), n_words, config)
+    return _c4_reason(doc.text, config) or _fineweb_reason(doc.text, m, n_words, config)
 
 
-def quality_score(doc: Document) -> float:
+def quality_score(doc: Document, measures: _Measures | None = None) -> float:
     """A score in [0, 1] for choosing a cluster's representative (`dedup.keep: quality`): the mean of
     the share of words with a letter, of paragraphs ending a sentence, of characters not in repeated
     paragraphs, a length term (log10 of the words / 3, so 1,000 words score 1) and, for English, the
     share of stop words against the 30% of ordinary prose. Higher is better; it ranks, it does not filter.
     """
-    words = doc.text.split()
-    if not words:
+    m = measures or _Measures.of(doc)
+    n_words = len(m.words)
+    if not n_words:
         return 0.0
-    lines = paragraphs(doc.text)
-    alpha = 1.0 - len(_NO_LETTER_WORD_RE.findall(doc.text)) / len(words)
-    punct = sum(line.endswith(_LINE_END_PUNCT) for line in lines) / max(len(lines), 1)
-    counts = Counter(lines)
-    repeated = sum(len(line) * (count - 1) for line, count in counts.items() if count > 1)
+    alpha = 1.0 - m.no_letter_words / n_words
+    punct = sum(line.endswith(_LINE_END_PUNCT) for line in m.paragraphs) / max(len(m.paragraphs), 1)
+    repeated = sum(len(line) * (count - 1) for line, count in m.paragraph_counts.items() if count > 1)
     unique = 1.0 - repeated / max(len(doc.text), 1)
-    length = min(1.0, math.log10(len(words)) / 3.0)
+    length = min(1.0, math.log10(n_words) / 3.0)
     signals = [alpha, punct, unique, length]
-    if doc.lang == "en":
-        stop = sum(word in _STOP_WORDS for word in doc.text.lower().split()) / len(words)
-        signals.append(min(1.0, stop / 0.3))
+    if m.stop_words is not None:
+        signals.append(min(1.0, m.stop_words / n_words / 0.3))
     return round(sum(signals) / len(signals), 6)
 
 
@@ -86,22 +122,22 @@ def _c4_reason(text: str, config: QualityConfig) -> str | None:
     return None
 
 
-def _fineweb_reason(text: str, lines: list[str], n_words: int, config: QualityConfig) -> str | None:
+def _fineweb_reason(text: str, m: _Measures, n_words: int, config: QualityConfig) -> str | None:
     """FineWeb's ratios: ending punctuation, short lines, duplicated characters, newlines.
 
     FineWeb counts lines of web text, where a line is a paragraph; in a hard-wrapped text (a book)
     the lines break inside sentences, so its paragraphs are counted instead.
     """
+    lines = m.paragraphs
     if not lines:
         return None
-    counts = Counter(lines)
     ends = sum(line.rstrip().endswith(_LINE_END_PUNCT) for line in lines)
     if ends < config.fineweb_min_line_punct * len(lines):
         return "fineweb_line_punct"
     short = sum(len(line) <= config.fineweb_short_line_chars for line in lines)
     if short > config.fineweb_max_short_lines * len(lines):
         return "fineweb_short_lines"
-    duplicated_chars = sum(len(line) * (count - 1) for line, count in counts.items() if count > 1)
+    duplicated_chars = sum(len(line) * (count - 1) for line, count in m.paragraph_counts.items() if count > 1)
     if duplicated_chars > config.fineweb_max_char_duplicates * len(text):
         return "fineweb_char_duplicates"
     if text.count("\n") > config.fineweb_max_newline_ratio * n_words:
