@@ -16,6 +16,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.io.parquetio import WriteToParquet
 from warcio.archiveiterator import ArchiveIterator
 
+from transforms.compressed import TruncatedStream, compression_of, decompressing_reader
 from transforms.config import OutputConfig, ReadConfig
 from transforms.inputs import input_format, parse_jsonl_line, parse_text_file
 from transforms.metrics import get_counter_inc_fn
@@ -60,10 +61,12 @@ class _ReadShardFn(beam.DoFn):
         fmt = input_format(path)
         records = 0  # records yielded, each a document or a rejected row
         location = 0  # of the last record: 1-based line, byte offset in an archive, 0 for a whole file
-        # warcio undoes the per-record gzip of WARC files itself, so those are opened as they are.
-        compression = CompressionTypes.UNCOMPRESSED if fmt == "warc" else CompressionTypes.AUTO
+        # warcio undoes the per-record gzip of WARC files itself; other files are decompressed here,
+        # by readers that raise at a cut instead of ending quietly (transforms.compressed).
+        kind = None if fmt == "warc" else compression_of(path)
         try:
-            with FileSystems.open(path, compression_type=compression) as handle:
+            with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as raw:
+                handle = decompressing_reader(raw, kind)
                 for item_location, item in self._records(handle, path, fmt):
                     location = item_location
                     records += 1
@@ -73,7 +76,9 @@ class _ReadShardFn(beam.DoFn):
             if recovered:
                 logger.warning("%s: %s; read again as a whole: %d records", path, str(err).strip().split("\n")[0], len(recovered))
             else:
-                recovered = [Rejected(path, location + 1, "read_error", None, detail=f"{type(err).__name__}: {err}")]
+                reason = "truncated_file" if isinstance(err, TruncatedStream) else "read_error"
+                detail = f"{type(err).__name__}: {err}; records after {location} are lost"
+                recovered = [Rejected(path, location + 1, reason, None, detail=detail)]
                 logger.warning("reading %s stopped after record at %d: %s", path, location, err)
             for item in recovered:
                 records += 1
