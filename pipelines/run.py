@@ -1,10 +1,15 @@
-"""`corpusbeam run`: load the profile, check inputs and output, run the graph, verify accounting."""
+"""`corpusbeam run`: load the profile, check inputs and output, run the graph into a staging folder,
+verify the accounting there, and only then publish the outputs (`_SUCCESS` last).
+
+A run that fails at any point leaves the previous contents of the output folder as they were.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import time
+import uuid
 from dataclasses import asdict
 
 import apache_beam as beam
@@ -18,11 +23,13 @@ from transforms.accounting import accounting_problems
 from transforms.config import RunConfig, load_config
 from transforms.dedup import resolve_lsh
 
-__all__ = ["RunError", "run", "prepare"]
+__all__ = ["RunError", "SUCCESS_MARKER", "run", "prepare"]
 
 logger = logging.getLogger(__name__)
 
 _OUTPUTS = ("documents", "rejected", "clusters")
+SUCCESS_MARKER = "_SUCCESS"
+_STAGING_PREFIX = "_staging-"
 
 
 class RunError(RuntimeError):
@@ -42,16 +49,71 @@ def _check_inputs(patterns: list[str]) -> set[str]:
     return files
 
 
-def _prepare_output(output: str | None, overwrite: bool) -> None:
-    if not output:
-        raise RunError("no output: give --output DIR")
+def _published(output: str) -> list[str]:
+    """The files of a published run in `output` (outputs, stats.json and the success marker)."""
     paths = output_paths(output)
     existing = [p for name in _OUTPUTS for p in _matches(paths[name] + "*")]
-    existing += _matches(paths["stats"])
+    return existing + _matches(paths["stats"]) + _matches(_join(output, SUCCESS_MARKER))
+
+
+def _join(folder: str, name: str) -> str:
+    return f"{folder.rstrip('/')}/{name}"
+
+
+def _prepare_output(output: str | None, overwrite: bool) -> str:
+    """Refuse a folder holding a run unless `overwrite`; returns a fresh staging folder inside it.
+
+    Nothing is deleted here: the previous run stays until the new one has passed its checks.
+    """
+    if not output:
+        raise RunError("no output: give --output DIR")
+    existing = _published(output)
     if existing and not overwrite:
         raise RunError(f"{output!r} already holds a run ({len(existing)} files); pass --overwrite to replace it")
-    if existing:
-        FileSystems.delete(existing)
+    stale = _matches(_join(output, _STAGING_PREFIX + "*"))
+    if stale:
+        logger.warning(
+            "%s holds %d files of runs that did not finish (%s*); they are not part of any output",
+            output,
+            len(stale),
+            _STAGING_PREFIX,
+        )
+    return _join(output, f"{_STAGING_PREFIX}{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}")
+
+
+def _delete_folder(folder: str) -> None:
+    files = _matches(_join(folder, "**"))
+    if files:
+        FileSystems.delete(files)
+    if FileSystems.exists(folder):
+        FileSystems.delete([folder])
+
+
+def _publish(staging: str, output: str, stats: dict) -> None:
+    """Replace the published run in `output` by the staged one; `_SUCCESS` is written last.
+
+    Files are moved one by one (object stores have no atomic folder rename): a reader must take a
+    folder without `_SUCCESS` as incomplete. The old run's marker goes first, so a publish that is
+    cut short never looks complete.
+    """
+    marker = _join(output, SUCCESS_MARKER)
+    if FileSystems.exists(marker):
+        FileSystems.delete([marker])
+    old = _published(output)
+    if old:
+        FileSystems.delete(old)
+    staged, final = output_paths(staging), output_paths(output)
+    for name in _OUTPUTS:
+        sources = _matches(staged[name] + "*.parquet")
+        folder = final[name].rsplit("/", 1)[0]
+        if not FileSystems.exists(folder):
+            FileSystems.mkdirs(folder)
+        FileSystems.rename(sources, [_join(folder, src.rsplit("/", 1)[-1]) for src in sources])
+    with FileSystems.create(final["stats"]) as handle:
+        handle.write(json.dumps(stats, indent=2).encode("utf-8"))
+    _delete_folder(staging)
+    with FileSystems.create(marker) as handle:
+        handle.write(b"")
 
 
 def _matches(pattern: str) -> list[str]:
@@ -104,11 +166,15 @@ def run(argv: list[str]) -> dict:
     """Run one corpus job; returns its stats. Raises ConfigError/RunError for user errors."""
     options, config, corpus = prepare(argv)
     files = _check_inputs(corpus.input)
-    _prepare_output(corpus.output, corpus.overwrite)
+    staging = _prepare_output(corpus.output, corpus.overwrite)
     started = time.monotonic()
-    with beam.Pipeline(options=options) as p:
-        build_pipeline(p, config, corpus.input, corpus.output)
-    stats = _verify(corpus.output, files)
+    try:
+        with beam.Pipeline(options=options) as p:
+            build_pipeline(p, config, corpus.input, staging)
+        stats = _verify(staging, files)
+    except BaseException:
+        _delete_folder(staging)
+        raise
     bands, rows = resolve_lsh(config.dedup)
     stats["run"] = {
         "runner": effective_runner(options),
@@ -117,6 +183,5 @@ def run(argv: list[str]) -> dict:
         "lsh": {"bands": bands, "rows": rows},
         "config": {k: v for k, v in asdict(config).items() if k != "beam"},
     }
-    with FileSystems.create(output_paths(corpus.output)["stats"]) as handle:
-        handle.write(json.dumps(stats, indent=2).encode("utf-8"))
+    _publish(staging, corpus.output, stats)
     return stats

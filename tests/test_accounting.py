@@ -1,3 +1,5 @@
+import pytest
+
 from pipelines.cli import main
 from tests.test_cli_e2e import SAMPLE_ARGS
 from transforms import dedup
@@ -41,3 +43,33 @@ def test_a_run_that_loses_documents_fails(tmp_path, monkeypatch, capsys):
     assert main(["run", *SAMPLE_ARGS, "--output", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "accounting check failed" in err and "documents=7" in err
+
+
+def files_under(folder):
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+
+
+def test_a_failing_run_leaves_the_previous_run_as_it_was(tmp_path, monkeypatch):
+    """Output is staged and published only after the checks: a crash or a failed check publishes nothing."""
+    out = tmp_path / "o"
+    assert main(["run", *SAMPLE_ARGS, "--output", str(out)]) == 0
+    before = {name: (out / name).read_bytes() for name in files_under(out)}
+    assert "_SUCCESS" in before and "stats.json" in before
+
+    def crash(members):
+        raise RuntimeError("worker crashed")
+
+    monkeypatch.setattr(dedup, "finalize_cluster", crash)
+    with pytest.raises(RuntimeError, match="worker crashed"):
+        main(["run", *SAMPLE_ARGS, "--output", str(out), "--overwrite"])
+    assert {name: (out / name).read_bytes() for name in files_under(out)} == before  # nothing staged is left
+
+
+def test_a_run_failing_its_accounting_check_publishes_nothing(tmp_path, monkeypatch):
+    real = dedup.finalize_cluster
+    monkeypatch.setattr(
+        dedup, "finalize_cluster", lambda members: (lambda d, r: (d[:-1] if len(d) > 1 else d, r))(*real(members))
+    )
+    out = tmp_path / "o"
+    assert main(["run", *SAMPLE_ARGS, "--output", str(out)]) == 2
+    assert files_under(out) == []  # no documents, no stats, no _SUCCESS, no staging leftovers
