@@ -54,14 +54,24 @@ def _decode(raw: bytes, source: str, record: int) -> str | Rejected:
         return Rejected(source, record, "invalid_utf8", raw.decode("utf-8", "replace"), detail=str(err))
 
 
-def _too_large(raw: bytes, source: str, record: int, max_doc_bytes: int) -> Rejected | None:
-    if len(raw) <= max_doc_bytes:
+def _too_large(raw: bytes, source: str, record: int, max_doc_bytes: int, size: int | None = None) -> Rejected | None:
+    size = len(raw) if size is None else size
+    if size <= max_doc_bytes:
         return None
     prefix = raw[:_REJECTED_TEXT_LIMIT].decode("utf-8", "replace")
-    return Rejected(source, record, "too_large", prefix, detail=f"{len(raw)} bytes > read.max_doc_bytes={max_doc_bytes}")
+    return Rejected(source, record, "too_large", prefix, detail=f"{size} bytes > read.max_doc_bytes={max_doc_bytes}")
 
 
-def parse_jsonl_line(raw: bytes, source: str, record: int, max_doc_bytes: int) -> Document | Rejected:
+def _binary(raw: bytes, source: str, record: int) -> Rejected | None:
+    """A NUL byte never occurs in text: the record is binary data (an image, a database page)."""
+    if b"\x00" not in raw:
+        return None
+    offset = raw.index(b"\x00")
+    prefix = raw[:_REJECTED_TEXT_LIMIT].replace(b"\x00", b"").decode("utf-8", "replace")
+    return Rejected(source, record, "binary_content", prefix, detail=f"NUL byte at offset {offset}")
+
+
+def parse_jsonl_line(raw: bytes, source: str, record: int, max_doc_bytes: int, size: int | None = None) -> Document | Rejected:
     """One JSONL line -> Document. Fields: `id`, `text`, optional `url`, `date`; the rest is `metadata`.
 
     Args:
@@ -69,8 +79,10 @@ def parse_jsonl_line(raw: bytes, source: str, record: int, max_doc_bytes: int) -
         source: the file it came from.
         record: 1-based line number, so a rejected row points at the line.
         max_doc_bytes: larger lines are rejected as `too_large` before they are parsed.
+        size: the line's full length when `raw` is only its start (a reader that did not keep an
+            oversized line whole).
     """
-    rejected = _too_large(raw, source, record, max_doc_bytes)
+    rejected = _too_large(raw, source, record, max_doc_bytes, size) or _binary(raw, source, record)
     if rejected is not None:
         return rejected
     line = _decode(raw, source, record)
@@ -103,7 +115,7 @@ def parse_jsonl_line(raw: bytes, source: str, record: int, max_doc_bytes: int) -
 
 def parse_text_file(raw: bytes, source: str, max_doc_bytes: int) -> Document | Rejected:
     """A whole plain-text file is one document; its path is its id and its record number is 0."""
-    rejected = _too_large(raw, source, 0, max_doc_bytes)
+    rejected = _too_large(raw, source, 0, max_doc_bytes) or _binary(raw, source, 0)
     if rejected is not None:
         return rejected
     text = _decode(raw, source, 0)

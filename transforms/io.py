@@ -32,19 +32,35 @@ FILE_COUNTS_TAG = "file_counts"
 _READ_CHUNK = 1 << 20
 
 
-def _iter_lines(handle) -> Iterator[bytes]:
-    """Lines of a binary handle without their newline; the last line may lack one."""
-    pending = b""
-    while True:
-        chunk = handle.read(_READ_CHUNK)
-        if not chunk:
-            break
-        pending += chunk
-        lines = pending.split(b"\n")
-        pending = lines.pop()
-        yield from lines
-    if pending:
-        yield pending
+_KEPT_PREFIX = 100_000  # bytes of an oversized line kept for its `rejected/` row
+
+
+def _iter_lines(handle, max_bytes: int) -> Iterator[tuple[bytes, int]]:
+    """(line, its length) of a binary handle, without newlines; the last line may lack one.
+
+    A line longer than `max_bytes` is never held whole: only its first bytes are kept, and its
+    length is counted as the rest streams past, so a 50 MB line costs 100 KB of memory.
+    """
+    pending, oversized = b"", 0  # oversized > 0: inside a too-long line, bytes seen so far
+    while chunk := handle.read(_READ_CHUNK):
+        pieces = chunk.split(b"\n")
+        for piece in pieces[:-1]:
+            if oversized:
+                yield pending, oversized + len(piece)
+            else:
+                line = pending + piece if pending else piece
+                yield line, len(line)
+            pending, oversized = b"", 0
+        last = pieces[-1]
+        if oversized:
+            oversized += len(last)
+        elif len(pending) + len(last) > max_bytes:
+            oversized = len(pending) + len(last)
+            pending = (pending + last)[:_KEPT_PREFIX]
+        else:
+            pending += last
+    if oversized or pending:
+        yield pending, oversized or len(pending)
 
 
 class _ReadShardFn(beam.DoFn):
@@ -83,6 +99,10 @@ class _ReadShardFn(beam.DoFn):
             for item in recovered:
                 records += 1
                 yield self._route(item)
+        if records == 0:
+            # Nothing to read is worth a row too: an empty shard is often a failed upstream copy.
+            records = 1
+            yield self._route(Rejected(path, 0, "empty_file", None, detail=f"no {fmt} records in the file"))
         self._inc("files-read")
         yield beam.pvalue.TaggedOutput(FILE_COUNTS_TAG, (path, records))
 
@@ -90,9 +110,9 @@ class _ReadShardFn(beam.DoFn):
         """(location, Document or Rejected) for every record of one open file."""
         limit = self._config.max_doc_bytes
         if fmt == "jsonl":
-            for line, raw in enumerate(_iter_lines(handle), start=1):
-                if raw.strip():  # a blank line holds no record
-                    yield line, parse_jsonl_line(raw.rstrip(b"\r"), path, line, limit)
+            for line, (raw, size) in enumerate(_iter_lines(handle, limit), start=1):
+                if size > limit or raw.strip():  # a blank line holds no record
+                    yield line, parse_jsonl_line(raw.rstrip(b"\r"), path, line, limit, size)
         elif fmt == "warc":
             yield from self._archive_records(handle, path)
         else:
