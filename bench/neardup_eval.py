@@ -53,21 +53,16 @@ def score(clusters: dict[int, list[str]], reps: dict[str, str], pairs: dict[froz
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--input", default=str(SHARED / "spdx-licenses.jsonl.gz"))
-    parser.add_argument("--pairs", default=str(SHARED / "spdx-licenses.pairs.tsv"))
-    parser.add_argument("--threshold", type=float, default=0.8)
-    parser.add_argument("--set", action="append", default=[], dest="overrides")
-    parser.add_argument("--output", help="keep the run here (default: a temporary folder)")
-    args, beam_args = parser.parse_known_args(argv)
-
+def dedup_run(
+    input_path: str, output: str, threshold: float, overrides: list[str], beam_args: list[str]
+) -> tuple[dict[int, list[str]], dict[str, str], list[str], float]:
+    """Run dedup alone (cleaning and containment off) -> (ids by cluster, representative of each
+    duplicate, the --set values used, wall seconds)."""
     from pipelines.run import run
 
-    output = args.output or tempfile.mkdtemp(prefix="corpusbeam-neardup-")
-    sets = ["clean.enabled=false", "dedup.containment=0", f"dedup.threshold={args.threshold}", *args.overrides]
+    sets = ["clean.enabled=false", "dedup.containment=0", f"dedup.threshold={threshold}", *overrides]
     started = time.monotonic()
-    run(["--input", args.input, "--output", output, "--overwrite", *sum((["--set", s] for s in sets), []), *beam_args])
+    run(["--input", input_path, "--output", output, "--overwrite", *sum((["--set", s] for s in sets), []), *beam_args])
     wall = time.monotonic() - started
     table = ds.dataset(f"{output}/documents", format="parquet").to_table(
         columns=["id", "cluster_id", "is_duplicate", "duplicate_of"]
@@ -78,9 +73,23 @@ def main(argv: list[str] | None = None) -> int:
         clusters[row["cluster_id"]].append(row["id"])
         if row["is_duplicate"]:
             reps[row["id"]] = row["duplicate_of"]
+    return clusters, reps, sets, wall
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--input", default=str(SHARED / "spdx-licenses.jsonl.gz"))
+    parser.add_argument("--pairs", default=str(SHARED / "spdx-licenses.pairs.tsv"))
+    parser.add_argument("--threshold", type=float, default=0.8)
+    parser.add_argument("--set", action="append", default=[], dest="overrides")
+    parser.add_argument("--output", help="keep the run here (default: a temporary folder)")
+    args, beam_args = parser.parse_known_args(argv)
+    output = args.output or tempfile.mkdtemp(prefix="corpusbeam-neardup-")
+    clusters, reps, sets, wall = dedup_run(args.input, output, args.threshold, args.overrides, beam_args)
+    table_rows = sum(len(m) for m in clusters.values())
     result = score(clusters, reps, load_pairs(Path(args.pairs)), args.threshold)
     print(f"input {args.input}  threshold {args.threshold}  settings {' '.join(sets)}")
-    print(f"documents {table.num_rows}  clusters>1 {sum(1 for m in clusters.values() if len(m) > 1)}  wall {wall:.1f}s")
+    print(f"documents {table_rows}  clusters>1 {sum(1 for m in clusters.values() if len(m) > 1)}  wall {wall:.1f}s")
     print(f"true pairs {result['true_pairs']}  same-cluster pairs {result['same_cluster_pairs']}")
     print(
         f"recall {result['recall']:.3f}  precision {result['precision']:.3f}  "

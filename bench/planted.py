@@ -33,9 +33,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-import pyarrow.dataset as ds
 import zstandard
-from neardup_eval import score
+from neardup_eval import dedup_run, score
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_VOLUME = str(ROOT.parent / "shared" / "bench" / "volume" / "*.jsonl.zst")
@@ -179,9 +178,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", action="append", default=[], dest="overrides")
     parser.add_argument("--keep", help="write the corpus and the run here (default: a temporary folder)")
     args, beam_args = parser.parse_known_args(argv)
-
-    from pipelines.run import run
-
     folder = Path(args.keep or tempfile.mkdtemp(prefix="corpusbeam-planted-"))
     folder.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -191,20 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"corpus {corpus}: {stats['documents']} documents, {stats['originals']} originals, built in {built:.0f}s")
     print(f"edits {stats['edits']}")
     print(f"family pairs {len(pairs)}, with Jaccard >= {args.threshold}: {len(true_pairs)}")
-    output = folder / "run"
-    sets = ["clean.enabled=false", "dedup.containment=0", f"dedup.threshold={args.threshold}", *args.overrides]
-    started = time.monotonic()
-    run(["--input", str(corpus), "--output", str(output), "--overwrite", *sum((["--set", s] for s in sets), []), *beam_args])
-    wall = time.monotonic() - started
-    table = ds.dataset(str(output / "documents"), format="parquet").to_table(
-        columns=["id", "cluster_id", "is_duplicate", "duplicate_of"]
-    )
-    clusters: dict[int, list[str]] = defaultdict(list)
-    reps = {}
-    for row in table.to_pylist():
-        clusters[row["cluster_id"]].append(row["id"])
-        if row["is_duplicate"]:
-            reps[row["id"]] = row["duplicate_of"]
+    clusters, reps, sets, wall = dedup_run(str(corpus), str(folder / "run"), args.threshold, args.overrides, beam_args)
     result = score(clusters, reps, pairs, args.threshold)
     print(f"settings {' '.join(sets)}  run {wall:.1f}s")
     print(f"true pairs {result['true_pairs']}  same-cluster pairs {result['same_cluster_pairs']}")
