@@ -45,6 +45,9 @@ def test_every_kind_of_bad_input_is_a_row_and_the_run_goes_on(tmp_path):
     (shards / "run.jsonl").write_text(json.dumps({"id": "run", "text": "b" * 2_000_000}) + "\n")
     (shards / "broken.warc.gz").write_bytes(b"\x1f\x8b\x08\x00" + bytes(range(256)) * 4)
     (shards / "trunc.warc").write_bytes((DATA / "warc" / "example-trunc.warc").read_bytes())
+    # A good archive followed by a corrupt record: the page before it is kept, the rest is a row.
+    whirlwind = (DATA / "warc" / "whirlwind.warc.gz").read_bytes()
+    (shards / "tail.warc.gz").write_bytes(whirlwind + b"\x1f\x8b\x08\x00" + bytes(range(256)) * 4)
 
     out = tmp_path / "out"
     args = ["run", "--input", str(shards / "*"), "--output", str(out), "--set", "read.max_doc_bytes=1000000"]
@@ -61,6 +64,8 @@ def test_every_kind_of_bad_input_is_a_row_and_the_run_goes_on(tmp_path):
     assert where[("huge.jsonl", 1)] == "too_large"
     assert where[("run.jsonl", 1)] == "too_large"  # 2 MB of one character, bounded by read.max_doc_bytes
     assert where[("broken.warc.gz", 1)] == "read_error"
+    tail = [(record, reason) for (name, record), reason in where.items() if name == "tail.warc.gz"]
+    assert len(tail) == 1 and tail[0][1] == "read_error" and tail[0][0] > 1  # located after the good page
     cut = {name: record for (name, record), reason in where.items() if reason == "truncated_file"}
     assert set(cut) == {"cut.jsonl.gz", "cut.jsonl.zst"}
 
@@ -72,13 +77,14 @@ def test_every_kind_of_bad_input_is_a_row_and_the_run_goes_on(tmp_path):
     for name, record in cut.items():
         assert len(by_file[name]) == record - 1 > 100
         assert sorted(d["record"] for d in by_file[name]) == list(range(1, record))
-    assert [d["id"] for d in by_file["huge.jsonl"]] == ["g2"]  # the line after the 50 MB one is read
+    assert [d["id"] for d in by_file["huge.jsonl"]] == ["g2"]
+    assert len(by_file["tail.warc.gz"]) == 1  # the line after the 50 MB one is read
     # The same id in two shards: both kept, told apart by doc_key (and source, record).
     dups = [d for d in docs if d["id"] == "dup"]
     assert len(dups) == 2 and dups[0]["doc_key"] != dups[1]["doc_key"]
     assert {d["id"] for d in by_file["mixed.jsonl"]} == {"g1", "nul", "dup"}  # an escaped NUL is text
 
     stats = json.loads((out / "stats.json").read_text())
-    assert stats["accounting_ok"] and stats["input_files"] == 10
+    assert stats["accounting_ok"] and stats["input_files"] == 11
     for entry in stats["per_file"].values():
         assert entry["input_records"] == entry["documents"] + entry["rejected"] >= 1
