@@ -3,6 +3,7 @@
 import json
 
 import pyarrow.dataset as ds
+import pytest
 
 from pipelines.cli import main
 from tests.conftest import DATA
@@ -138,3 +139,16 @@ def test_arc_files_are_read_with_stable_ids(tmp_path):
         assert rows[0]["crawl_date"].isoformat() == "2014-01-02T03:04:05+00:00"
         ids.append(rows[0]["id"])
     assert ids[0] == ids[1] and ids[0].endswith("crawl.arc@" + str(rows[0]["record"]))
+
+
+@pytest.mark.parametrize("share", [0.6, 0.75])  # cut inside a record's headers / inside its content
+def test_an_archive_cut_inside_a_record_is_a_truncated_file_row(tmp_path, share):
+    dolma = (WARC / "dolma-sample-0000.warc.gz").read_bytes()
+    (tmp_path / "cut.warc.gz").write_bytes(dolma[: int(len(dolma) * share)])
+    out = tmp_path / "o"
+    assert main(["run", "--input", str(tmp_path / "cut.warc.gz"), "--output", str(out), "--set", "quality.enabled=false"]) == 0
+    docs = ds.dataset(str(out / "documents"), format="parquet").to_table().to_pylist()
+    rejected = ds.dataset(str(out / "rejected"), format="parquet").to_table().to_pylist()
+    cut = [r for r in rejected if r["reason"] == "truncated_file"]
+    assert len(cut) == 1 and "the archive ends inside the record" in cut[0]["detail"]
+    assert len(docs) >= 10 and all(d["record"] < cut[0]["record"] for d in docs)  # the pages before the cut

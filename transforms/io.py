@@ -127,6 +127,12 @@ class _ReadShardFn(beam.DoFn):
                 continue
             payload = record.content_stream().read(limit + 1)
             offset = archive.get_record_offset()  # valid only once the content has been read
+            cut = _cut_short(record, payload, limit)
+            if cut:
+                # The archive ends inside this record (warcio itself ends quietly there).
+                detail = f"the archive ends inside the record at offset {offset}: {cut}"
+                yield offset, Rejected(path, offset, "truncated_file", None, id=headers_id(record), detail=detail)
+                return
             headers = dict(record.rec_headers.headers)
             if record.format == "arc":
                 headers = arc_headers(headers)
@@ -165,6 +171,20 @@ class _ReadShardFn(beam.DoFn):
             return beam.pvalue.TaggedOutput(REJECTED_TAG, item)
         self._inc("records-read")
         return item
+
+
+def _cut_short(record, payload: bytes, limit: int) -> str | None:
+    """Why a record read from an archive is incomplete, or None when it is whole."""
+    if record.length is None:
+        return "its headers end before its Content-Length"
+    remaining = getattr(record.raw_stream, "limit", 0)
+    if len(payload) <= limit and remaining > 0 and not record.raw_stream.read(1):
+        return f"{remaining} bytes of its content are missing"
+    return None
+
+
+def headers_id(record) -> str | None:
+    return record.rec_headers.get_header("WARC-Record-ID")
 
 
 def _patterns_of(_: bytes, patterns: list[str]) -> list[str]:
