@@ -60,7 +60,7 @@ def _print_run(stats: dict, output: str) -> None:
     )
     print(f"rejected        {stats['rejected']:>10,}  {stats['rejected_by_reason']}")
     print(f"wall time       {stats['run']['wall_seconds']:>10.1f} s  ({stats['run']['runner']})")
-    print(f"Parquet written under {output.rstrip('/')}/ (documents/, rejected/, clusters/, stats.json)")
+    print(f"Parquet written under {output.rstrip('/')}/ (documents/, rejected/, clusters/, stats.json, _SUCCESS)")
 
 
 def _quiet_gcp_notice(record: logging.LogRecord) -> bool:
@@ -93,6 +93,16 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"corpusbeam: error: {err}", file=sys.stderr)
         return 2
+    except Exception as err:  # noqa: BLE001 - a failed pipeline: say what it means for the output
+        if args.debug:
+            raise
+        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        print(
+            f"corpusbeam: the run failed ({type(err).__name__}: {first[:300]}). Nothing was published: "
+            f"{args.output} keeps what it held before. Rerun with --debug for the traceback.",
+            file=sys.stderr,
+        )
+        return 1
     _print_run(stats, args.output)
     return 0
 

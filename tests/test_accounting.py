@@ -49,7 +49,7 @@ def files_under(folder):
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
 
 
-def test_a_failing_run_leaves_the_previous_run_as_it_was(tmp_path, monkeypatch):
+def test_a_failing_run_leaves_the_previous_run_as_it_was(tmp_path, monkeypatch, capsys):
     """Output is staged and published only after the checks: a crash or a failed check publishes nothing."""
     out = tmp_path / "o"
     assert main(["run", *SAMPLE_ARGS, "--output", str(out)]) == 0
@@ -60,8 +60,11 @@ def test_a_failing_run_leaves_the_previous_run_as_it_was(tmp_path, monkeypatch):
         raise RuntimeError("worker crashed")
 
     monkeypatch.setattr(dedup, "finalize_cluster", crash)
-    with pytest.raises(RuntimeError, match="worker crashed"):
-        main(["run", *SAMPLE_ARGS, "--output", str(out), "--overwrite"])
+    assert main(["run", *SAMPLE_ARGS, "--output", str(out), "--overwrite"]) == 1
+    err = capsys.readouterr().err
+    assert "the run failed" in err and "worker crashed" in err and "Nothing was published" in err
+    with pytest.raises(RuntimeError, match="worker crashed"):  # --debug shows the traceback
+        main(["--debug", "run", *SAMPLE_ARGS, "--output", str(out), "--overwrite"])
     assert {name: (out / name).read_bytes() for name in files_under(out)} == before  # nothing staged is left
 
 
