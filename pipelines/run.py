@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 import uuid
 from dataclasses import asdict
@@ -34,6 +35,13 @@ _STAGING_PREFIX = "_staging-"
 
 class RunError(RuntimeError):
     """A problem the user can fix: the message says what and how."""
+
+
+def _absolute(path: str) -> str:
+    """A local path made absolute on the driver: workers of other runners have other working folders."""
+    if "://" in path:
+        return path
+    return os.path.abspath(path)
 
 
 def _check_inputs(patterns: list[str]) -> set[str]:
@@ -165,12 +173,14 @@ def _verify(output: str, files: set[str]) -> dict:
 def run(argv: list[str]) -> dict:
     """Run one corpus job; returns its stats. Raises ConfigError/RunError for user errors."""
     options, config, corpus = prepare(argv)
-    files = _check_inputs(corpus.input)
-    staging = _prepare_output(corpus.output, corpus.overwrite)
+    inputs = [_absolute(pattern) for pattern in corpus.input or []]
+    output = _absolute(corpus.output) if corpus.output else corpus.output
+    files = _check_inputs(inputs)
+    staging = _prepare_output(output, corpus.overwrite)
     started = time.monotonic()
     try:
         with beam.Pipeline(options=options) as p:
-            build_pipeline(p, config, corpus.input, staging)
+            build_pipeline(p, config, inputs, staging)
         stats = _verify(staging, files)
     except BaseException:
         _delete_folder(staging)
@@ -179,9 +189,9 @@ def run(argv: list[str]) -> dict:
     stats["run"] = {
         "runner": effective_runner(options),
         "wall_seconds": round(time.monotonic() - started, 3),
-        "inputs": corpus.input,
+        "inputs": inputs,
         "lsh": {"bands": bands, "rows": rows},
         "config": {k: v for k, v in asdict(config).items() if k != "beam"},
     }
-    _publish(staging, corpus.output, stats)
+    _publish(staging, output, stats)
     return stats

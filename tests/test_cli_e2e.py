@@ -202,3 +202,13 @@ def test_multi_processing_workers_give_the_same_documents(sample_run, tmp_path):
     two = read(out, "documents").sort_by("doc_key")
     assert one.equals(two)
     assert read(sample_run, "clusters").sort_by("cluster_id").equals(read(out, "clusters").sort_by("cluster_id"))
+
+
+def test_relative_paths_are_made_absolute_on_the_driver(tmp_path, monkeypatch):
+    """Workers of other runners run in other folders: a relative path must not reach them."""
+    monkeypatch.chdir(ROOT)
+    out = tmp_path / "o"
+    assert main(["run", "--input", "samples/*.jsonl*", "--output", str(out)]) == 0
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["run"]["inputs"] == [str(ROOT / "samples" / "*.jsonl*")]
+    assert all(path.startswith(str(ROOT)) for path in stats["per_file"])
