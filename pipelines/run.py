@@ -135,6 +135,7 @@ def prepare(argv: list[str]) -> tuple[PipelineOptions, RunConfig, CorpusOptions]
     """
     first = PipelineOptions(argv).view_as(CorpusOptions)
     config = load_config(first.config, first.overrides)
+    _check_filled_in(config.beam, argv, first.config)
     flags = beam_flags(config.beam) + list(argv)
     options = PipelineOptions(flags)
     runner = effective_runner(options)
@@ -142,6 +143,19 @@ def prepare(argv: list[str]) -> tuple[PipelineOptions, RunConfig, CorpusOptions]
         options = PipelineOptions([f"--runner={DEFAULT_RUNNER}", *flags])
     logger.info("runner: %s", runner)
     return options, config, options.view_as(CorpusOptions)
+
+
+_PLACEHOLDER = "FILL_IN"
+
+
+def _check_filled_in(profile: dict, argv: list[str], path: str | None) -> None:
+    """Cluster profiles ship with FILL_IN placeholders; refuse to submit a job that still has one."""
+    given = {arg.split("=", 1)[0].lstrip("-") for arg in argv if arg.startswith("--")}
+    for key, value in profile.items():
+        if _PLACEHOLDER in str(value) and key not in given:
+            raise RunError(
+                f"{path}: beam.{key} is still {value!r}; set it in the profile, or pass --{key}=... (or --set beam.{key}=...)"
+            )
 
 
 def _row_count(pattern: str) -> int:

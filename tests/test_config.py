@@ -55,3 +55,31 @@ def test_yaml_is_loaded_safely(tmp_path):
 def test_missing_config_file_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="cannot read config file"):
         load_config(tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize("profile", ["local", "portable", "flink", "spark", "dataflow"])
+def test_every_runner_profile_loads_and_validates(profile):
+    config = load_config(ROOT / "configs" / f"{profile}.yaml")
+    assert config.beam["runner"] and config.dedup == load_config(ROOT / "configs" / "local.yaml").dedup
+
+
+@pytest.mark.parametrize("profile", ["flink", "spark", "dataflow"])
+def test_a_cluster_profile_with_placeholders_is_refused_naming_the_key(profile, capsys, tmp_path):
+    from pipelines.cli import main
+
+    assert (
+        main(
+            [
+                "run",
+                "--config",
+                str(ROOT / "configs" / f"{profile}.yaml"),
+                "--input",
+                str(ROOT / "samples" / "*"),
+                "--output",
+                str(tmp_path),
+            ]
+        )
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert "is still '" in err and "FILL_IN" in err and "beam." in err

@@ -9,6 +9,7 @@ and run `corpusbeam run --runner=PortableRunner --job_endpoint=embed` with its w
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -61,13 +62,9 @@ def test_portable_runner_with_workers_from_the_sdist_gives_the_direct_output(wor
     port, pool_log, venv, work = worker_pool
     direct, portable = tmp_path / "direct", tmp_path / "portable"
     assert main(["run", *SAMPLE_ARGS, "--output", str(direct)]) == 0
-    runner = [
-        "--runner=PortableRunner",
-        "--job_endpoint=embed",
-        "--environment_type=EXTERNAL",
-        f"--environment_config=localhost:{port}",
-    ]
-    assert main(["run", *SAMPLE_ARGS, "--output", str(portable), *runner]) == 0
+    profile = ["--config", str(ROOT / "configs" / "portable.yaml"), "--set", f"beam.environment_config=localhost:{port}"]
+    assert main(["run", *SAMPLE_ARGS[2:], *profile, "--output", str(portable)]) == 0  # SAMPLE_ARGS[2:]: its inputs
+    assert json.loads((portable / "stats.json").read_text())["run"]["runner"] == "PortableRunner"
     log = pool_log.read_text()
     assert "Starting worker" in log and "Traceback" not in log  # the work ran in the pool's workers
     installed = subprocess.run(
