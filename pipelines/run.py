@@ -209,3 +209,13 @@ def run(argv: list[str]) -> dict:
     }
     _publish(staging, output, stats)
     return stats
+
+
+if __name__ == "__main__":
+    # `python -m pipelines.run FLAGS` (or this file as a script, as Airflow's Beam operator runs it)
+    # is `corpusbeam run FLAGS`.
+    import sys
+
+    from pipelines.cli import main
+
+    sys.exit(main(["run", *sys.argv[1:]]))

@@ -1,0 +1,45 @@
+"""The Airflow DAG example imports and schedules the daily job (skipped where Airflow is not installed)."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from tests.conftest import ROOT
+
+DAG_FILE = ROOT / "configs" / "airflow" / "corpusbeam_daily.py"
+
+
+def test_the_daily_dag_imports_and_runs_the_job_per_run_date():
+    pytest.importorskip("airflow")
+    pytest.importorskip("airflow.providers.apache.beam")
+    spec = importlib.util.spec_from_file_location("corpusbeam_daily", DAG_FILE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    dag = module.dag
+    assert dag.dag_id == "corpusbeam_daily" and [t.task_id for t in dag.tasks] == ["clean_and_dedup"]
+    task = dag.get_task("clean_and_dedup")
+    assert task.py_file.endswith("pipelines/run.py")
+    options = task.pipeline_options
+    assert options["output"].endswith("run_date={{ ds }}") and options["overwrite"] is True
+    assert "{{ ds }}" in options["input"]
+
+
+def test_the_entry_point_the_dag_names_is_corpusbeam_run(tmp_path):
+    """`python pipelines/run.py FLAGS`, as the operator runs it, is `corpusbeam run FLAGS`."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "o"
+    command = [
+        sys.executable,
+        str(ROOT / "pipelines" / "run.py"),
+        "--input",
+        str(ROOT / "samples" / "*.jsonl*"),
+        "--output",
+        str(out),
+    ]
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (out / "_SUCCESS").exists()
