@@ -43,6 +43,7 @@ def test_every_kind_of_bad_input_is_a_row_and_the_run_goes_on(tmp_path):
         json.dumps({"id": "huge", "text": "a" * 50_000_000}).encode() + b"\n" + good(2).encode() + b"\n"
     )
     (shards / "run.jsonl").write_text(json.dumps({"id": "run", "text": "b" * 2_000_000}) + "\n")
+    (shards / "big.txt").write_bytes(b"c" * 3_000_000)  # a whole text file over read.max_doc_bytes
     (shards / "broken.warc.gz").write_bytes(b"\x1f\x8b\x08\x00" + bytes(range(256)) * 4)
     (shards / "trunc.warc").write_bytes((DATA / "warc" / "example-trunc.warc").read_bytes())
     # A good archive followed by a corrupt record: the page before it is kept, the rest is a row.
@@ -63,6 +64,7 @@ def test_every_kind_of_bad_input_is_a_row_and_the_run_goes_on(tmp_path):
     assert where[("binary.txt", 0)] == "binary_content"
     assert where[("huge.jsonl", 1)] == "too_large"
     assert where[("run.jsonl", 1)] == "too_large"  # 2 MB of one character, bounded by read.max_doc_bytes
+    assert where[("big.txt", 0)] == "too_large"
     assert where[("broken.warc.gz", 1)] == "read_error"
     tail = [(record, reason) for (name, record), reason in where.items() if name == "tail.warc.gz"]
     assert len(tail) == 1 and tail[0][1] == "read_error" and tail[0][0] > 1  # located after the good page
@@ -85,6 +87,6 @@ def test_every_kind_of_bad_input_is_a_row_and_the_run_goes_on(tmp_path):
     assert {d["id"] for d in by_file["mixed.jsonl"]} == {"g1", "nul", "dup"}  # an escaped NUL is text
 
     stats = json.loads((out / "stats.json").read_text())
-    assert stats["accounting_ok"] and stats["input_files"] == 11
+    assert stats["accounting_ok"] and stats["input_files"] == 12
     for entry in stats["per_file"].values():
         assert entry["input_records"] == entry["documents"] + entry["rejected"] >= 1

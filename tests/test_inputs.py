@@ -70,9 +70,12 @@ def test_missing_id_gets_location_id():
 
 
 def test_text_file_is_one_document_with_its_path_as_id():
-    doc = parse_text_file(b"Some words here.\n", "dir/a.txt", MAX)
+    doc = parse_text_file(b"Some words here.\n", 17, "dir/a.txt", MAX)
     assert (doc.id, doc.record, doc.text) == ("dir/a.txt", 0, "Some words here.\n")
-    assert parse_text_file(b"   ", "dir/b.txt", MAX).reason == "empty_text"
+    assert parse_text_file(b"   ", 3, "dir/b.txt", MAX).reason == "empty_text"
+    # A reader keeps only the start of an oversized file; the size it counted decides.
+    big = parse_text_file(b"x" * 100, 50_000_000, "dir/c.txt", MAX)
+    assert (big.reason, big.detail) == ("too_large", f"50000000 bytes > read.max_doc_bytes={MAX}")
 
 
 @pytest.mark.parametrize(

@@ -113,9 +113,12 @@ def parse_jsonl_line(raw: bytes, source: str, record: int, max_doc_bytes: int, s
     )
 
 
-def parse_text_file(raw: bytes, source: str, max_doc_bytes: int) -> Document | Rejected:
-    """A whole plain-text file is one document; its path is its id and its record number is 0."""
-    rejected = _too_large(raw, source, 0, max_doc_bytes) or _binary(raw, source, 0)
+def parse_text_file(raw: bytes, size: int, source: str, max_doc_bytes: int) -> Document | Rejected:
+    """A whole plain-text file is one document; its path is its id and its record number is 0.
+
+    `size` is the file's length: a reader keeps only the start of a file over `max_doc_bytes`.
+    """
+    rejected = _too_large(raw, source, 0, max_doc_bytes, size) or _binary(raw, source, 0)
     if rejected is not None:
         return rejected
     text = _decode(raw, source, 0)

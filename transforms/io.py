@@ -116,7 +116,7 @@ class _ReadShardFn(beam.DoFn):
         elif fmt == "warc":
             yield from self._archive_records(handle, path)
         else:
-            yield 0, parse_text_file(handle.read(), path, limit)
+            yield 0, parse_text_file(*_read_at_most(handle, limit), path, limit)
 
     def _archive_records(self, handle, path: str) -> Iterator[tuple[int, Document | Rejected]]:
         limit = self._config.max_doc_bytes
@@ -171,6 +171,18 @@ class _ReadShardFn(beam.DoFn):
             return beam.pvalue.TaggedOutput(REJECTED_TAG, item)
         self._inc("records-read")
         return item
+
+
+def _read_at_most(handle, limit: int) -> tuple[bytes, int]:
+    """(the file's bytes, its size), keeping only the first 100 KB of a file larger than `limit`."""
+    data = handle.read(limit + 1)
+    if len(data) <= limit:
+        return data, len(data)
+    size = len(data)
+    data = data[:_KEPT_PREFIX]
+    while chunk := handle.read(_READ_CHUNK):
+        size += len(chunk)
+    return data, size
 
 
 def _cut_short(record, payload: bytes, limit: int) -> str | None:
