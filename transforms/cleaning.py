@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 import apache_beam as beam
-import xxhash
 
 from transforms.clean import CleanRules, clean_body, prepare_document
 from transforms.config import CleanConfig, QualityConfig
@@ -14,7 +13,7 @@ from transforms.io import REJECTED_TAG
 from transforms.language import LanguageIdentifier, with_language
 from transforms.metrics import get_counter_inc_fn
 from transforms.quality import assess, quality_score
-from transforms.records import Document, Rejected
+from transforms.records import Document, Rejected, stable_key
 from transforms.site_lines import drop_lines, page_line_keys
 
 __all__ = ["CleanAndParse", "DropSiteTemplateLines"]
@@ -59,14 +58,9 @@ class _CleanFn(beam.DoFn):
         yield beam.pvalue.TaggedOutput(REJECTED_TAG, Rejected(doc.source, doc.record, reason, doc.text, id=doc.id))
 
 
-def _site_key(site: str) -> int:
-    value = xxhash.xxh3_64_intdigest(site.encode())
-    return value - (1 << 64) if value >= 1 << 63 else value
-
-
 def _line_occurrences(doc: Document) -> Iterator[tuple[int, tuple[int, int]]]:
     """(line key, (site key, doc key)) for every distinct line of a page."""
-    site_key = _site_key(doc.site)  # type: ignore[arg-type]
+    site_key = stable_key(doc.site)  # type: ignore[arg-type]
     for key in page_line_keys(doc.site, doc.text):  # type: ignore[arg-type]
         yield key, (site_key, doc.doc_key)
 
@@ -152,7 +146,7 @@ class DropSiteTemplateLines(beam.PTransform):
             >> beam.ParDo(_RepeatedLinesFn(config.site_lines_min_pages)).with_outputs(_RepeatedLinesFn.PAGES_TAG, main="lines")
         )
         site_pages = (
-            with_site | "SitePage" >> beam.Map(lambda doc: (_site_key(doc.site), 1)) | "PagesPerSite" >> beam.CombinePerKey(sum)
+            with_site | "SitePage" >> beam.Map(lambda doc: (stable_key(doc.site), 1)) | "PagesPerSite" >> beam.CombinePerKey(sum)
         )
         # (site key, {"site_pages": [pages], "lines": [(line key, pages with it), ...]})
         approved = (

@@ -16,7 +16,7 @@ import xxhash
 
 from transforms.config import DedupConfig
 from transforms.minhash import MinHasher, containment_from_jaccard, exact_jaccard
-from transforms.records import Document
+from transforms.records import Document, stable_key
 
 __all__ = [
     "Unit",
@@ -59,8 +59,7 @@ def cluster_key(doc: Document) -> int:
     It depends on the representative's content only, not on where it was read (`doc_key` does),
     so it is the same whatever the input order, sharding, runner or worker count.
     """
-    value = xxhash.xxh3_64_intdigest(f"{doc.id}\x00{exact_key(doc.text)}".encode())
-    return value - (1 << 64) if value >= 1 << 63 else value
+    return stable_key(doc.id, exact_key(doc.text))
 
 
 def rank_key(doc: Document, keep: str) -> tuple:

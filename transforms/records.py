@@ -19,19 +19,25 @@ __all__ = [
     "Document",
     "Rejected",
     "doc_key_for",
+    "stable_key",
     "document_row",
     "rejected_row",
 ]
 
 
-def doc_key_for(source: str, record: int) -> int:
-    """Stable signed 64-bit key of one input record, from where it was read.
-
-    Input ids may repeat across shards, so the key is derived from the location, which is
-    unique; it is the same on every runner and worker, unlike Python's salted `hash()`.
-    """
-    value = xxhash.xxh3_64_intdigest(f"{source}\x00{record}".encode())
+def stable_key(*parts: object) -> int:
+    """Signed 64-bit xxh3 of the parts joined by NUL: a shuffle key that is the same on every runner,
+    worker and run, unlike Python's salted `hash()`, and fits Parquet's int64."""
+    value = xxhash.xxh3_64_intdigest("\x00".join(map(str, parts)).encode())
     return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def doc_key_for(source: str, record: int) -> int:
+    """Stable key of one input record, from where it was read.
+
+    Input ids may repeat across shards, so the key is derived from the location, which is unique.
+    """
+    return stable_key(source, record)
 
 
 @dataclass(frozen=True, slots=True)

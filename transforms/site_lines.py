@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-import xxhash
+from transforms.records import stable_key
 
 __all__ = ["line_key", "page_line_keys", "drop_lines"]
 
@@ -23,16 +23,12 @@ def _normalise_line(line: str) -> str:
     return _NON_WORD_RE.sub(" ", _DIGIT_RE.sub("0", line.lower())).strip()
 
 
-def _signed(value: int) -> int:
-    return value - (1 << 64) if value >= 1 << 63 else value
-
-
 def line_key(site: str, line: str) -> int | None:
     """Signed 64-bit key of a line on a site (xxh3, seeded by nothing), or None for a line with no words."""
     normal = _normalise_line(line)
     if not normal:
         return None
-    return _signed(xxhash.xxh3_64_intdigest(f"{site}\x00{normal}".encode()))
+    return stable_key(site, normal)
 
 
 def page_line_keys(site: str, text: str) -> set[int]:
