@@ -6,6 +6,7 @@ every runner; the per-record parsing is in `transforms.inputs`.
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Iterator
 
@@ -131,7 +132,12 @@ class _ReadShardFn(beam.DoFn):
             if cut:
                 # The archive ends inside this record (warcio itself ends quietly there).
                 detail = f"the archive ends inside the record at offset {offset}: {cut}"
-                yield offset, Rejected(path, offset, "truncated_file", None, id=headers_id(record), detail=detail)
+                yield (
+                    offset,
+                    Rejected(
+                        path, offset, "truncated_file", None, id=record.rec_headers.get_header("WARC-Record-ID"), detail=detail
+                    ),
+                )
                 return
             headers = dict(record.rec_headers.headers)
             if record.format == "arc":
@@ -155,9 +161,12 @@ class _ReadShardFn(beam.DoFn):
         finds a page, so the strict reader's error stands.
         """
         self._inc("warc-files-reread")
+        kind = compression_of(path)
         for reader in (self._archive_records, self._lenient_records):
             try:
-                with FileSystems.open(path, compression_type=CompressionTypes.AUTO) as handle:
+                with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as raw:
+                    # Buffered here: the line reader needs readline, and a cut fails the whole re-read.
+                    handle = io.BufferedReader(decompressing_reader(raw, kind)) if kind else raw
                     items = [item for _, item in reader(handle, path)]
             except Exception:  # noqa: BLE001 - not readable this way: try the next, or keep the error
                 continue
@@ -193,10 +202,6 @@ def _cut_short(record, payload: bytes, limit: int) -> str | None:
     if len(payload) <= limit and remaining > 0 and not record.raw_stream.read(1):
         return f"{remaining} bytes of its content are missing"
     return None
-
-
-def headers_id(record) -> str | None:
-    return record.rec_headers.get_header("WARC-Record-ID")
 
 
 def _patterns_of(_: bytes, patterns: list[str]) -> list[str]:

@@ -162,10 +162,10 @@ def finalize_cluster(members: Sequence[Member]) -> tuple[list[Document], dict[st
     cluster_id = cluster_key(rep)
     out = [rep.replace(cluster_id=cluster_id, cluster_size=size)]
     similarities, containments = [1.0], [1.0]
-    for index, (unit, similarity, containment) in enumerate(members):
-        # The representative's exact copies are identical to it; a member's copies are as close as it.
+    for index, (unit, sim, contained) in enumerate(members):
+        # The representative's exact copies are identical to it (its member entry is 1.0, 1.0); a
+        # member's copies are as close to it as the member.
         docs = unit.copies if index == 0 else (unit.doc, *unit.copies)
-        sim, contained = (1.0, 1.0) if index == 0 else (similarity, containment)
         for doc in docs:
             out.append(
                 doc.replace(

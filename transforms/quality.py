@@ -34,7 +34,8 @@ class _Measures:
     no_letter_words: int
     lines: list[str]  # non-blank lines
     paragraphs: list[str]  # lines, or joined paragraphs of a hard-wrapped text
-    paragraph_counts: Counter
+    paragraphs_ending_sentence: int
+    repeated_paragraph_chars: int  # characters of paragraphs that repeat an earlier one
     stop_words: int | None  # words among _STOP_WORDS, for English text only
     distinct_stop_words: int | None
 
@@ -51,7 +52,8 @@ class _Measures:
             no_letter_words=len(_NO_LETTER_WORD_RE.findall(text)),
             lines=[line for line in text.split("\n") if line.strip()],
             paragraphs=paras,
-            paragraph_counts=Counter(paras),
+            paragraphs_ending_sentence=sum(para.endswith(_LINE_END_PUNCT) for para in paras),
+            repeated_paragraph_chars=sum(len(para) * (n - 1) for para, n in Counter(paras).items() if n > 1),
             stop_words=stop,
             distinct_stop_words=distinct,
         )
@@ -102,9 +104,8 @@ def quality_score(doc: Document, measures: _Measures | None = None) -> float:
     if not n_words:
         return 0.0
     alpha = 1.0 - m.no_letter_words / n_words
-    punct = sum(line.endswith(_LINE_END_PUNCT) for line in m.paragraphs) / max(len(m.paragraphs), 1)
-    repeated = sum(len(line) * (count - 1) for line, count in m.paragraph_counts.items() if count > 1)
-    unique = 1.0 - repeated / max(len(doc.text), 1)
+    punct = m.paragraphs_ending_sentence / max(len(m.paragraphs), 1)
+    unique = 1.0 - m.repeated_paragraph_chars / max(len(doc.text), 1)
     length = min(1.0, math.log10(n_words) / 3.0)
     signals = [alpha, punct, unique, length]
     if m.stop_words is not None:
@@ -131,14 +132,12 @@ def _fineweb_reason(text: str, m: _Measures, n_words: int, config: QualityConfig
     lines = m.paragraphs
     if not lines:
         return None
-    ends = sum(line.rstrip().endswith(_LINE_END_PUNCT) for line in lines)
-    if ends < config.fineweb_min_line_punct * len(lines):
+    if m.paragraphs_ending_sentence < config.fineweb_min_line_punct * len(lines):
         return "fineweb_line_punct"
     short = sum(len(line) <= config.fineweb_short_line_chars for line in lines)
     if short > config.fineweb_max_short_lines * len(lines):
         return "fineweb_short_lines"
-    duplicated_chars = sum(len(line) * (count - 1) for line, count in m.paragraph_counts.items() if count > 1)
-    if duplicated_chars > config.fineweb_max_char_duplicates * len(text):
+    if m.repeated_paragraph_chars > config.fineweb_max_char_duplicates * len(text):
         return "fineweb_char_duplicates"
     if text.count("\n") > config.fineweb_max_newline_ratio * n_words:
         return "fineweb_newline_ratio"
