@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench-cleaning bench-neardup bench-planted bench-throughput bench-bound clean
+.PHONY: demo test lint bench-cleaning bench-neardup bench-planted bench-incremental bench-throughput bench-bound clean
 
 # The virtualenv is (re)built when setup.py changes; the console script is its stamp.
 $(BIN)/corpusbeam: setup.py
@@ -32,6 +32,9 @@ bench-neardup: $(BIN)/corpusbeam
 
 bench-planted: $(BIN)/corpusbeam
 	$(BIN)/python bench/planted.py --docs 10000 --threshold 0.8
+
+bench-incremental: $(BIN)/corpusbeam
+	$(BIN)/python bench/incremental.py --docs 10000 --threshold 0.8
 
 bench-throughput: $(BIN)/corpusbeam
 	$(BIN)/python bench/throughput.py

@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+
 import apache_beam as beam
 
 from transforms.cleaning import CleanAndParse
 from transforms.config import RunConfig
-from transforms.dedup import CLUSTERS_TAG, DeduplicateDocuments
-from transforms.io import FILE_COUNTS_TAG, REJECTED_TAG, ReadRawShards, WriteParquetRows
-from transforms.records import CLUSTER_SCHEMA, DOCUMENT_SCHEMA, REJECTED_SCHEMA, document_row, rejected_row
+from transforms.dedup import CLUSTERS_TAG, DeduplicateDocuments, IndexKeptDocuments, resolve_lsh
+from transforms.io import FILE_COUNTS_TAG, REJECTED_TAG, ReadPriorIndex, ReadRawShards, WriteParquetRows
+from transforms.prior_index import PARAMS_KEY, index_params
+from transforms.records import CLUSTER_SCHEMA, DOCUMENT_SCHEMA, INDEX_SCHEMA, REJECTED_SCHEMA, document_row, rejected_row
 from transforms.stats import ComputeRunStats
 
-__all__ = ["build_pipeline", "output_paths"]
+__all__ = ["Incremental", "build_pipeline", "output_paths", "index_schema"]
+
+
+@dataclass(frozen=True)
+class Incremental:
+    """An incremental run: the index files of earlier runs to dedup against, and this run's date."""
+
+    prior_files: tuple[str, ...]
+    run_date: str
+
+
+def index_schema(config: RunConfig) -> object:
+    """INDEX_SCHEMA with the MinHash/LSH parameters a reader must share, in the file metadata."""
+    params = index_params(config.dedup, *resolve_lsh(config.dedup))
+    return INDEX_SCHEMA.with_metadata({PARAMS_KEY: json.dumps(params, sort_keys=True).encode()})
 
 
 def output_paths(output: str) -> dict[str, str]:
@@ -21,16 +39,22 @@ def output_paths(output: str) -> dict[str, str]:
         "documents": f"{root}/documents/part",
         "rejected": f"{root}/rejected/part",
         "clusters": f"{root}/clusters/part",
+        "index": f"{root}/index/part",
         "stats": f"{root}/stats.json",
     }
 
 
-def build_pipeline(p: beam.Pipeline, config: RunConfig, inputs: list[str], output: str) -> dict[str, beam.PCollection]:
+def build_pipeline(
+    p: beam.Pipeline, config: RunConfig, inputs: list[str], output: str, incremental: Incremental | None = None
+) -> dict[str, beam.PCollection]:
     """Add the whole corpus graph to `p`; returns its main PCollections for tests and callers."""
     paths = output_paths(output)
     read = p | "ReadRawShards" >> ReadRawShards(inputs, config.read)
     cleaned = read.documents | "CleanAndParse" >> CleanAndParse(config.clean, config.quality)
-    deduped = cleaned.documents | "DeduplicateDocuments" >> DeduplicateDocuments(config.dedup)
+    to_dedup = cleaned.documents
+    if incremental and incremental.prior_files:
+        to_dedup = {"documents": to_dedup, "prior": p | "ReadPriorIndex" >> ReadPriorIndex(list(incremental.prior_files))}
+    deduped = to_dedup | "DeduplicateDocuments" >> DeduplicateDocuments(config.dedup)
     documents = deduped["documents"]
     clusters = deduped[CLUSTERS_TAG]
     rejected = (read[REJECTED_TAG], cleaned[REJECTED_TAG]) | "AllRejected" >> beam.Flatten()
@@ -46,6 +70,12 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, inputs: list[str], outpu
         | "WriteRejected" >> WriteParquetRows(paths["rejected"], REJECTED_SCHEMA, config.output)
     )
     clusters | "WriteClusters" >> WriteParquetRows(paths["clusters"], CLUSTER_SCHEMA, config.output)
+    if incremental:
+        (
+            documents
+            | "IndexKeptDocuments" >> IndexKeptDocuments(config.dedup, incremental.run_date)
+            | "WriteIndex" >> WriteParquetRows(paths["index"], index_schema(config), config.output)
+        )
     stats = {
         "file_counts": read[FILE_COUNTS_TAG],
         "documents": documents,

@@ -53,14 +53,20 @@ def _print_lsh(args: argparse.Namespace) -> None:
         print(f"  {j:.2f}    {float(candidate_probability(j, bands, rows)):.4f}")
 
 
-def _print_run(stats: dict, output: str) -> None:
+def _print_run(stats: dict) -> None:
     print(f"input records   {stats['input_records']:>10,}  from {stats['input_files']} files")
     print(
         f"documents       {stats['documents']:>10,}  ({stats['unique_documents']:,} unique, {stats['duplicates']:,} duplicates in {stats['clusters']:,} clusters)"
     )
     print(f"rejected        {stats['rejected']:>10,}  {stats['rejected_by_reason']}")
+    incremental = stats["run"]["incremental"]
+    if incremental is not None:
+        print(
+            f"incremental     {stats['duplicates_of_earlier_runs']:>10,}  documents repeat earlier runs' documents "
+            f"(index of {len(incremental['prior_index_files'])} files; this run's index in index/)"
+        )
     print(f"wall time       {stats['run']['wall_seconds']:>10.1f} s  ({stats['run']['runner']})")
-    print(f"Parquet written under {output.rstrip('/')}/ (documents/, rejected/, clusters/, stats.json, _SUCCESS)")
+    print(f"Parquet written under {stats['run']['output']}/ (documents/, rejected/, clusters/, stats.json, _SUCCESS)")
 
 
 def _quiet_gcp_notice(record: logging.LogRecord) -> bool:
@@ -99,11 +105,12 @@ def main(argv: list[str] | None = None) -> int:
         first = str(err).strip().splitlines()[0] if str(err).strip() else ""
         print(
             f"corpusbeam: the run failed ({type(err).__name__}: {first[:300]}). Nothing was published: "
-            f"{args.output} keeps what it held before. Rerun with --debug for the traceback.",
+            f"{args.output}{f'/run_date={args.run_date}' if args.run_date else ''} keeps what it held before. "
+            "Rerun with --debug for the traceback.",
             file=sys.stderr,
         )
         return 1
-    _print_run(stats, args.output)
+    _print_run(stats)
     return 0
 
 

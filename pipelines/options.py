@@ -48,6 +48,25 @@ class CorpusOptions(PipelineOptions):
             help="override one config key, e.g. --set dedup.threshold=0.8; repeatable",
         )
         parser.add_argument("--overwrite", action="store_true", default=False, help="replace the run already in DIR")
+        parser.add_argument(
+            "--run_date",
+            metavar="YYYY-MM-DD",
+            help="write into DIR/run_date=YYYY-MM-DD/; --overwrite then replaces that partition only",
+        )
+        parser.add_argument(
+            "--incremental",
+            action="store_true",
+            default=False,
+            help="write this run's dedup index (DIR/index/) and mark documents that repeat earlier runs' documents; "
+            "the earlier runs are DIR/run_date=*/ before --run_date unless --prior_index is given",
+        )
+        parser.add_argument(
+            "--prior_index",
+            action="append",
+            default=[],
+            metavar="PATTERN",
+            help="index files of earlier runs (implies --incremental), e.g. 'gs://b/corpus/run_date=*/index/*.parquet'; repeatable",
+        )
 
 
 def beam_flags(profile: dict[str, object]) -> list[str]:

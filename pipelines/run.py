@@ -6,9 +6,11 @@ A run that fails at any point leaves the previous contents of the output folder 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import os
+import re
 import time
 import uuid
 from dataclasses import asdict
@@ -18,17 +20,18 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-from pipelines.build import build_pipeline, output_paths
+from pipelines.build import Incremental, build_pipeline, output_paths
 from pipelines.options import DEFAULT_RUNNER, CorpusOptions, beam_flags, effective_runner
 from transforms.accounting import accounting_problems
 from transforms.config import RunConfig, load_config
 from transforms.dedup import resolve_lsh
+from transforms.prior_index import PARAMS_KEY, index_params, params_problem
 
 __all__ = ["RunError", "SUCCESS_MARKER", "run", "prepare"]
 
 logger = logging.getLogger(__name__)
 
-_OUTPUTS = ("documents", "rejected", "clusters")
+_OUTPUTS = ("documents", "rejected", "clusters", "index")
 SUCCESS_MARKER = "_SUCCESS"
 _STAGING_PREFIX = "_staging-"
 
@@ -113,6 +116,8 @@ def _publish(staging: str, output: str, stats: dict) -> None:
     staged, final = output_paths(staging), output_paths(output)
     for name in _OUTPUTS:
         sources = _matches(staged[name] + "*.parquet")
+        if not sources:
+            continue
         folder = final[name].rsplit("/", 1)[0]
         if not FileSystems.exists(folder):
             FileSystems.mkdirs(folder)
@@ -158,6 +163,66 @@ def _check_filled_in(profile: dict, argv: list[str], path: str | None) -> None:
             )
 
 
+_RUN_DATE = re.compile(r"run_date=(\d{4}-\d{2}-\d{2})(?=/|$)")
+
+
+def _run_date(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise RunError(f"--run_date {value!r} is not a date: use YYYY-MM-DD") from None
+
+
+def _within(path: str, folder: str) -> bool:
+    return path.startswith(folder.rstrip("/") + "/")
+
+
+def _prior_index_files(corpus, root: str, output: str, run_date: str | None) -> tuple[str, ...]:
+    """The earlier runs' index files an incremental run reads, each checked against this run.
+
+    Left out: files of the run's own partition (a rerun must not find itself) and, with
+    --run_date, files of partitions dated on or after it (a backfill must not see the future).
+    """
+    patterns = [_absolute(p) for p in corpus.prior_index]
+    if not patterns:
+        if run_date is None:
+            raise RunError("--incremental needs --run_date (earlier runs are DIR/run_date=*/) or --prior_index PATTERN")
+        patterns = [_join(root, "run_date=*/index/*.parquet")]
+    files = []
+    for path in sorted({m for pattern in patterns for m in _matches(pattern)}):
+        dated = _RUN_DATE.search(path)
+        if _within(path, output) or (run_date and dated and dated.group(1) >= run_date):
+            logger.info("prior index: leaving out %s (this run's partition or a later one)", path)
+            continue
+        files.append(path)
+    return tuple(files)
+
+
+def _check_index_files(files: tuple[str, ...], config: RunConfig) -> None:
+    """Refuse an index whose signatures and band keys would not compare with this run's."""
+    expected = index_params(config.dedup, *resolve_lsh(config.dedup))
+    for path in files:
+        with FileSystems.open(path) as handle:
+            metadata = pq.ParquetFile(handle).schema_arrow.metadata or {}
+        problem = params_problem(metadata.get(PARAMS_KEY), expected)
+        if problem:
+            raise RunError(f"prior index {path}: {problem}; run with the same dedup settings or start a new index")
+
+
+def _plan_incremental(corpus, config: RunConfig, root: str, output: str, run_date: str | None) -> Incremental | None:
+    if not (corpus.incremental or corpus.prior_index):
+        return None
+    if not config.dedup.enabled:
+        raise RunError("--incremental needs dedup.enabled: true")
+    files = _prior_index_files(corpus, root, output, run_date)
+    _check_index_files(files, config)
+    if not files:
+        logger.warning("incremental run: no index of an earlier run found; every document is new")
+    return Incremental(prior_files=files, run_date=run_date or dt.datetime.now(dt.timezone.utc).date().isoformat())
+
+
 def _row_count(pattern: str) -> int:
     total = 0
     for path in _matches(pattern):
@@ -166,7 +231,7 @@ def _row_count(pattern: str) -> int:
     return total
 
 
-def _verify(output: str, files: set[str]) -> dict:
+def _verify(output: str, files: set[str], indexed: bool) -> dict:
     """Read back stats.json and the Parquet footers; raise when any file or record is unaccounted for."""
     paths = output_paths(output)
     with FileSystems.open(paths["stats"]) as handle:
@@ -179,6 +244,10 @@ def _verify(output: str, files: set[str]) -> dict:
         written = _row_count(paths[name] + "*.parquet")
         if written != stats[name]:
             problems.append(f"{name}: {written} rows written but {stats[name]} counted")
+    if indexed:
+        written = _row_count(paths["index"] + "*.parquet")
+        if written != stats["unique_documents"]:
+            problems.append(f"index: {written} rows written for {stats['unique_documents']} kept documents")
     if problems:
         raise RunError("accounting check failed: " + "; ".join(problems))
     return stats
@@ -188,14 +257,17 @@ def run(argv: list[str]) -> dict:
     """Run one corpus job; returns its stats. Raises ConfigError/RunError for user errors."""
     options, config, corpus = prepare(argv)
     inputs = [_absolute(pattern) for pattern in corpus.input or []]
-    output = _absolute(corpus.output) if corpus.output else corpus.output
+    root = _absolute(corpus.output) if corpus.output else corpus.output
+    run_date = _run_date(corpus.run_date)
+    output = _join(root, f"run_date={run_date}") if root and run_date else root
     files = _check_inputs(inputs)
     staging = _prepare_output(output, corpus.overwrite)
+    incremental = _plan_incremental(corpus, config, root, output, run_date)
     started = time.monotonic()
     try:
         with beam.Pipeline(options=options) as p:
-            build_pipeline(p, config, inputs, staging)
-        stats = _verify(staging, files)
+            build_pipeline(p, config, inputs, staging, incremental)
+        stats = _verify(staging, files, incremental is not None)
     except BaseException:
         _delete_folder(staging)
         raise
@@ -205,6 +277,10 @@ def run(argv: list[str]) -> dict:
         "wall_seconds": round(time.monotonic() - started, 3),
         "inputs": inputs,
         "lsh": {"bands": bands, "rows": rows},
+        "output": output,
+        "incremental": None
+        if incremental is None
+        else {"run_date": incremental.run_date, "prior_index_files": list(incremental.prior_files)},
         "config": {k: v for k, v in asdict(config).items() if k != "beam"},
     }
     _publish(staging, output, stats)

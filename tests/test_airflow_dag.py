@@ -22,7 +22,7 @@ def test_the_daily_dag_imports_and_runs_the_job_per_run_date():
     task = dag.get_task("clean_and_dedup")
     assert task.py_file.endswith("pipelines/run.py")
     options = task.pipeline_options
-    assert options["output"].endswith("run_date={{ ds }}") and options["overwrite"] is True
+    assert options["run_date"] == "{{ ds }}" and options["incremental"] is True and options["overwrite"] is True
     assert "{{ ds }}" in options["input"]
 
 

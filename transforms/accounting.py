@@ -34,6 +34,7 @@ def build_stats(items: Iterable[tuple[tuple[str, str], int]]) -> dict:
         "duplicates": duplicates,
         "unique_documents": documents - duplicates,
         "clusters": totals.get("clusters", 0),
+        "duplicates_of_earlier_runs": totals.get("duplicates_of_earlier_runs", 0),
         "rejected_by_reason": dict(sorted(reasons.items())),
         "per_file": dict(sorted(per_file.items())),
     }

@@ -9,6 +9,10 @@ Graph (shuffle keys are plain ints; values are small except in the final join):
     {docs: (node, Document), component: (node, component)} --JoinComponents (CoGroupByKey)-->
         node without component -> finished cluster of its exact copies
         node with component    -> (component, Unit) --GroupComponents--> split_component
+
+Incremental mode adds earlier runs' index rows (`PriorDoc`s) as nodes: their stored band keys join
+the buckets and they join the CoGroupByKey as `prior`, so they lead the clusters they are in.
+`IndexKeptDocuments` turns the documents a run keeps into the index rows of the next runs.
 """
 
 from __future__ import annotations
@@ -32,10 +36,12 @@ from transforms.near_duplicates import (
     group_exact,
     split_component,
 )
+from transforms.prior_index import PriorDoc, index_row, prior_node, prior_rank
 from transforms.records import Document
 
 __all__ = [
     "DeduplicateDocuments",
+    "IndexKeptDocuments",
     "BucketEdges",
     "ConnectedComponents",
     "CLUSTERS_TAG",
@@ -224,19 +230,21 @@ class _ResolveNodeFn(beam.DoFn):
     def setup(self) -> None:
         self._inc = get_counter_inc_fn()
 
-    def process(self, element: tuple[int, dict[str, list]]) -> Iterator[object]:
+    def process(self, element: tuple[int, dict[str, list]]) -> list[object]:
         _, joined = element
         docs = list(joined["docs"])
-        if not docs:
-            return
-        unit = group_exact(docs, self._keep)
+        priors = list(joined.get("prior", ()))
+        components = list(joined["component"])
+        # Equal texts kept by several earlier runs (a backfill): the oldest leads.
+        prior = min(priors, key=prior_rank) if priors else None
+        if not docs and not (prior and components):
+            return []  # an earlier document with nothing of this run near it
+        unit = group_exact(docs, self._keep, prior)
         if unit.copies:
             self._inc("dedup:exact-duplicates", len(unit.copies))
-        components = list(joined["component"])
         if components:
-            yield beam.pvalue.TaggedOutput("in_component", (components[0], unit))
-            return
-        yield from _emit_cluster([(unit, 1.0, 1.0)])
+            return [beam.pvalue.TaggedOutput("in_component", (components[0], unit))]
+        return list(_emit_cluster([(unit, 1.0, 1.0)]))
 
 
 def _emit_cluster(members: list[Member]) -> Iterator[object]:
@@ -277,19 +285,31 @@ class _SingletonFn(beam.DoFn):
         yield doc.replace(cluster_id=cluster_key(doc), cluster_size=1)
 
 
+def _key_prior(prior: PriorDoc, exact: bool) -> tuple[int, PriorDoc]:
+    return prior_node(prior, exact), prior
+
+
+def _prior_band_nodes(element: tuple[int, PriorDoc]) -> Iterator[tuple[int, int]]:
+    node, prior = element
+    for key in prior.band_keys:
+        yield key, node
+
+
 class DeduplicateDocuments(beam.PTransform):
     """Documents -> the same Documents with cluster fields set (main) and `clusters` rows.
 
     Every input document comes out exactly once; duplicates are marked, never dropped here, so
-    the output keeps all of them and a user filters on `is_duplicate`.
+    the output keeps all of them and a user filters on `is_duplicate`. The input is a PCollection
+    of Documents, or {"documents": ..., "prior": PriorDocs of earlier runs} in incremental mode.
     """
 
     def __init__(self, config: DedupConfig) -> None:
         super().__init__()
         self._config = config
 
-    def expand(self, docs: beam.PCollection) -> beam.pvalue.DoOutputsTuple | dict:
+    def expand(self, inputs: beam.PCollection | dict) -> beam.pvalue.DoOutputsTuple | dict:
         config = self._config
+        docs, prior = (inputs["documents"], inputs.get("prior")) if isinstance(inputs, dict) else (inputs, None)
         if not config.enabled:
             singles = docs | "NoDedup" >> beam.ParDo(_SingletonFn())
             empty = docs | "NoClusters" >> beam.FlatMap(_nothing)
@@ -300,15 +320,23 @@ class DeduplicateDocuments(beam.PTransform):
             keyed = docs | "ExactKey" >> beam.Map(key_by_text)
         else:
             keyed = docs | "DocKey" >> beam.Map(key_by_doc)
-        components = (
-            keyed
-            | "BandKeys" >> beam.ParDo(_BandKeysFn(config, bands, rows))
+        band_nodes = keyed | "BandKeys" >> beam.ParDo(_BandKeysFn(config, bands, rows))
+        joined = {"docs": keyed}
+        if prior is not None:
+            prior_keyed = prior | "PriorNode" >> beam.Map(_key_prior, config.exact)
+            band_nodes = (
+                band_nodes,
+                prior_keyed | "PriorBandKeys" >> beam.FlatMap(_prior_band_nodes),
+            ) | "AllBandKeys" >> beam.Flatten()
+            joined["prior"] = prior_keyed
+        joined["component"] = (
+            band_nodes
             | "BucketEdges" >> BucketEdges(config.bucket_fanout)
             | "ConnectedComponents" >> ConnectedComponents(config.cc_rounds)
         )
-        # Shape after the join: (node, {"docs": [Document, ...], "component": [component] or []}).
+        # Shape after the join: (node, {"docs": [Document, ...], "prior": [PriorDoc], "component": [component] or []}).
         resolved = (
-            {"docs": keyed, "component": components}
+            joined
             | "JoinComponents" >> beam.CoGroupByKey()
             | "ResolveNodes"
             >> beam.ParDo(_ResolveNodeFn(config.keep)).with_outputs("in_component", CLUSTERS_TAG, main="documents")
@@ -321,3 +349,37 @@ class DeduplicateDocuments(beam.PTransform):
         documents = (resolved.documents, split.documents) | "AllDocuments" >> beam.Flatten()
         clusters = (resolved[CLUSTERS_TAG], split[CLUSTERS_TAG]) | "AllClusters" >> beam.Flatten()
         return {"documents": documents, CLUSTERS_TAG: clusters}
+
+
+class _IndexRowFn(beam.DoFn):
+    """A kept (not duplicate) finished Document -> its `index/` row."""
+
+    def __init__(self, config: DedupConfig, run_date: str) -> None:
+        self._config = config
+        self._run_date = run_date
+
+    def setup(self) -> None:
+        self._hasher = MinHasher(self._config.num_perm, self._config.ngram, self._config.seed)
+        self._bands, self._rows = resolve_lsh(self._config)
+
+    def process(self, doc: Document) -> Iterator[dict[str, object]]:
+        if doc.is_duplicate:
+            return
+        shingles = self._hasher.shingle_hashes(doc.text)
+        signature = self._hasher.signature(shingles)
+        # A text without shingles gets no band keys (as in the run itself): it can match only exactly.
+        bands = self._bands if shingles.size else 0
+        with_shingles = self._config.verify == "exact"
+        yield index_row(doc, exact_key(doc.text), shingles, signature, bands, self._rows, self._run_date, with_shingles)
+
+
+class IndexKeptDocuments(beam.PTransform):
+    """Finished Documents -> `index/` rows of those this run keeps, for later incremental runs."""
+
+    def __init__(self, config: DedupConfig, run_date: str) -> None:
+        super().__init__()
+        self._config = config
+        self._run_date = run_date
+
+    def expand(self, documents: beam.PCollection) -> beam.PCollection:
+        return documents | "IndexRows" >> beam.ParDo(_IndexRowFn(self._config, self._run_date))

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Iterator
 
 import apache_beam as beam
+import pyarrow.parquet as pq
 from apache_beam.io import fileio
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
@@ -21,10 +22,11 @@ from transforms.compressed import TruncatedStream, compression_of, decompressing
 from transforms.config import OutputConfig, ReadConfig
 from transforms.inputs import input_format, parse_jsonl_line, parse_text_file
 from transforms.metrics import get_counter_inc_fn
+from transforms.prior_index import PriorDoc, prior_from_row
 from transforms.records import Document, Rejected
 from transforms.warc import CONTENT_RECORD_TYPES, arc_headers, iter_lenient_records, record_to_document
 
-__all__ = ["ReadRawShards", "WriteParquetRows", "REJECTED_TAG", "FILE_COUNTS_TAG"]
+__all__ = ["ReadRawShards", "ReadPriorIndex", "WriteParquetRows", "REJECTED_TAG", "FILE_COUNTS_TAG"]
 
 logger = logging.getLogger(__name__)
 
@@ -232,6 +234,37 @@ class ReadRawShards(beam.PTransform):
             # One element per file: spread files over workers before the expensive read.
             | "SpreadFiles" >> beam.Reshuffle()
             | "ReadShards" >> beam.ParDo(_ReadShardFn(self._config)).with_outputs(REJECTED_TAG, FILE_COUNTS_TAG, main="documents")
+        )
+
+
+class _ReadIndexFileFn(beam.DoFn):
+    """One `index/` Parquet file of an earlier run -> its rows as PriorDocs, a record batch at a time."""
+
+    def setup(self) -> None:
+        self._inc = get_counter_inc_fn()
+
+    def process(self, path: str) -> Iterator[PriorDoc]:
+        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+            for batch in pq.ParquetFile(handle).iter_batches(batch_size=4096):
+                rows = batch.to_pylist()
+                self._inc("prior-index-rows", len(rows))
+                yield from map(prior_from_row, rows)
+
+
+class ReadPriorIndex(beam.PTransform):
+    """Index files written by earlier runs (paths checked by the driver) -> PriorDocs."""
+
+    def __init__(self, files: list[str]) -> None:
+        super().__init__()
+        self._files = list(files)
+
+    def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection:
+        return (
+            pbegin
+            | "Start" >> beam.Impulse()
+            | "IndexFiles" >> beam.FlatMap(_patterns_of, self._files)
+            | "SpreadFiles" >> beam.Reshuffle()
+            | "ReadIndexFiles" >> beam.ParDo(_ReadIndexFileFn())
         )
 
 

@@ -16,6 +16,7 @@ import xxhash
 
 from transforms.config import DedupConfig
 from transforms.minhash import MinHasher, containment_from_jaccard, exact_jaccard
+from transforms.prior_index import PriorDoc, prior_rank
 from transforms.records import Document, stable_key
 
 __all__ = [
@@ -37,13 +38,19 @@ _EXACT_MARGIN = 0.2
 
 @dataclass(frozen=True, slots=True)
 class Unit:
-    """A graph node: one representative text and its exact copies (equal normalised text)."""
+    """A graph node: one representative text and its exact copies (equal normalised text).
 
-    doc: Document
+    The node of a document an earlier run kept (`prior`, incremental mode) has no document of this
+    run as its representative: every document at it is an exact copy of the earlier one.
+    """
+
+    doc: Document | None
     copies: tuple[Document, ...] = ()
+    prior: PriorDoc | None = None
 
     @property
     def size(self) -> int:
+        """Documents of the node, an earlier run's document included."""
         return 1 + len(self.copies)
 
 
@@ -80,10 +87,20 @@ def rank_key(doc: Document, keep: str) -> tuple:
     return (doc.id, doc.doc_key)
 
 
-def group_exact(docs: Sequence[Document], keep: str) -> Unit:
-    """Documents with one exact key -> a Unit whose representative is the best by `keep`."""
+def group_exact(docs: Sequence[Document], keep: str, prior: PriorDoc | None = None) -> Unit:
+    """Documents with one exact key -> a Unit whose representative is the best by `keep`, or the
+    earlier run's document `prior` when there is one (an earlier document is never replaced)."""
     ordered = sorted(docs, key=lambda d: rank_key(d, keep))
+    if prior is not None:
+        return Unit(None, tuple(ordered), prior)
     return Unit(ordered[0], tuple(ordered[1:]))
+
+
+def _unit_rank(unit: Unit, keep: str) -> tuple:
+    """Earlier runs' documents lead first (oldest first), then this run's by the keep policy."""
+    if unit.prior is not None:
+        return (0, prior_rank(unit.prior))
+    return (1, rank_key(unit.doc, keep))
 
 
 def candidate_threshold(config: DedupConfig) -> float:
@@ -98,11 +115,17 @@ def candidate_threshold(config: DedupConfig) -> float:
 
 
 def _similar_to(
-    leader: int, candidates: np.ndarray, shingles: list[np.ndarray], sigs: np.ndarray, exact: bool, config: DedupConfig
+    leader: int,
+    candidates: np.ndarray,
+    shingles: list[np.ndarray | None],
+    sizes: np.ndarray,
+    sigs: np.ndarray,
+    exact: bool,
+    config: DedupConfig,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(similar?, Jaccard) of each candidate to the leader: estimate first, exact where it can matter."""
     jaccard = (sigs[candidates] == sigs[leader]).mean(axis=1)
-    if exact:
+    if exact and shingles[leader] is not None:
         floor = candidate_threshold(config) - _EXACT_MARGIN
         for n, c in enumerate(candidates):
             if jaccard[n] >= floor:
@@ -110,9 +133,10 @@ def _similar_to(
     similar = jaccard >= config.threshold
     if config.containment > 0:
         # The shorter of the two must be contained in the longer one.
-        lead_size = shingles[leader].size
-        sizes = (shingles[c].size for c in candidates)
-        contained = np.array([containment_from_jaccard(j, min(s, lead_size), max(s, lead_size)) for j, s in zip(jaccard, sizes)])
+        lead_size = sizes[leader]
+        contained = np.array(
+            [containment_from_jaccard(j, min(s, lead_size), max(s, lead_size)) for j, s in zip(jaccard, sizes[candidates])]
+        )
         similar |= contained >= config.containment
     return similar, jaccard
 
@@ -129,25 +153,30 @@ def split_component(units: Sequence[Unit], hasher: MinHasher, config: DedupConfi
     document that is kept, and a chain of pairwise links never pulls in a document that is not
     itself close to the representative. Similarity is exact shingle Jaccard (`dedup.verify:
     exact`, up to `dedup.max_pairwise` units) or the signature estimate.
+
+    Earlier runs' documents (incremental mode) lead first and are never members: they were kept
+    and published before. A cluster of one earlier document alone is left out.
     """
-    units = sorted(units, key=lambda u: rank_key(u.doc, config.keep))
-    shingles = [hasher.shingle_hashes(u.doc.text) for u in units]
-    sigs = np.stack([hasher.signature(s) for s in shingles])
+    units = sorted(units, key=lambda u: _unit_rank(u, config.keep))
+    shingles = [u.prior.shingles if u.prior else hasher.shingle_hashes(u.doc.text) for u in units]
+    sizes = np.array([u.prior.n_shingles if u.prior else s.size for u, s in zip(units, shingles)])
+    sigs = np.stack([u.prior.signature if u.prior else hasher.signature(s) for u, s in zip(units, shingles)])
     exact = config.verify == "exact" and len(units) <= config.max_pairwise
-    remaining = np.ones(len(units), dtype=bool)
+    remaining = np.array([u.prior is None for u in units])
     clusters = []
-    for leader in range(len(units)):
-        if not remaining[leader]:
+    for leader, unit in enumerate(units):
+        if unit.prior is None and not remaining[leader]:
             continue
         remaining[leader] = False
         candidates = np.flatnonzero(remaining)
-        similar, jaccard = _similar_to(leader, candidates, shingles, sigs, exact, config)
+        similar, jaccard = _similar_to(leader, candidates, shingles, sizes, sigs, exact, config)
         members = candidates[similar]
+        if unit.prior is not None and members.size == 0 and not unit.copies:
+            continue
         remaining[members] = False
-        lead_size = shingles[leader].size
-        cluster = [(units[leader], 1.0, 1.0)]
+        cluster = [(unit, 1.0, 1.0)]
         for m, j in zip(members, jaccard[similar]):
-            cluster.append((units[m], float(j), containment_from_jaccard(float(j), shingles[m].size, lead_size)))
+            cluster.append((units[m], float(j), containment_from_jaccard(float(j), int(sizes[m]), int(sizes[leader]))))
         clusters.append(cluster)
     return clusters
 
@@ -155,12 +184,18 @@ def split_component(units: Sequence[Unit], hasher: MinHasher, config: DedupConfi
 def finalize_cluster(members: Sequence[Member]) -> tuple[list[Document], dict[str, object] | None]:
     """Set the cluster fields of every document of one cluster; its first unit is the representative.
 
-    Returns the documents and, for clusters of more than one document, the `clusters/` row.
+    Returns the documents of this run and, for clusters of more than one document, the `clusters/`
+    row. An earlier run's representative keeps its cluster id and is not returned again.
     """
-    rep = members[0][0].doc
+    lead = members[0][0]
     size = sum(member[0].size for member in members)
-    cluster_id = cluster_key(rep)
-    out = [rep.replace(cluster_id=cluster_id, cluster_size=size)]
+    if lead.prior is None:
+        rep_id, rep_key, cluster_id, earlier = lead.doc.id, lead.doc.doc_key, cluster_key(lead.doc), None
+        out = [lead.doc.replace(cluster_id=cluster_id, cluster_size=size)]
+    else:
+        rep_id, rep_key, cluster_id, earlier = lead.prior.id, lead.prior.doc_key, lead.prior.cluster_id, lead.prior.run_date
+        out = []
+    ids, keys = [rep_id], [rep_key]
     similarities, containments = [1.0], [1.0]
     for index, (unit, sim, contained) in enumerate(members):
         # The representative's exact copies are identical to it (its member entry is 1.0, 1.0); a
@@ -172,21 +207,25 @@ def finalize_cluster(members: Sequence[Member]) -> tuple[list[Document], dict[st
                     cluster_id=cluster_id,
                     cluster_size=size,
                     is_duplicate=True,
-                    duplicate_of=rep.id,
-                    duplicate_of_key=rep.doc_key,
+                    duplicate_of=rep_id,
+                    duplicate_of_key=rep_key,
                     similarity=sim,
                 )
             )
+            ids.append(doc.id)
+            keys.append(doc.doc_key)
             similarities.append(sim)
             containments.append(contained)
     if size == 1:
         return out, None
     row = {
         "cluster_id": cluster_id,
-        "representative_id": rep.id,
+        "representative_id": rep_id,
+        "representative_key": rep_key,
+        "representative_run_date": earlier,
         "size": size,
-        "member_ids": [d.id for d in out],
-        "member_keys": [d.doc_key for d in out],
+        "member_ids": ids,
+        "member_keys": keys,
         "similarities": similarities,
         "containments": containments,
     }

@@ -16,6 +16,7 @@ __all__ = [
     "DOCUMENT_SCHEMA",
     "REJECTED_SCHEMA",
     "CLUSTER_SCHEMA",
+    "INDEX_SCHEMA",
     "Document",
     "Rejected",
     "doc_key_for",
@@ -128,11 +129,30 @@ CLUSTER_SCHEMA = pa.schema(
     [
         pa.field("cluster_id", pa.int64(), nullable=False),
         pa.field("representative_id", pa.string(), nullable=False),
+        pa.field("representative_key", pa.int64(), nullable=False),
+        # Set when the representative was kept by an earlier run (incremental mode): that run's date.
+        pa.field("representative_run_date", pa.string()),
         pa.field("size", pa.int32(), nullable=False),
         pa.field("member_ids", pa.list_(pa.string()), nullable=False),
         pa.field("member_keys", pa.list_(pa.int64()), nullable=False),
         pa.field("similarities", pa.list_(pa.float32()), nullable=False),
         pa.field("containments", pa.list_(pa.float32()), nullable=False),
+    ]
+)
+
+
+# The dedup index a run writes for later runs (`--incremental`): one row per document it kept.
+INDEX_SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("doc_key", pa.int64(), nullable=False),
+        pa.field("cluster_id", pa.int64(), nullable=False),
+        pa.field("run_date", pa.string(), nullable=False),  # YYYY-MM-DD of the run that kept it
+        pa.field("text_key", pa.int64(), nullable=False),  # exact key of its normalised text
+        pa.field("n_shingles", pa.int32(), nullable=False),
+        pa.field("band_keys", pa.list_(pa.int64()), nullable=False),
+        pa.field("signature", pa.binary(), nullable=False),  # uint32[num_perm], little-endian
+        pa.field("shingles", pa.binary()),  # sorted unique uint64 shingle hashes; null with dedup.verify: estimate
     ]
 )
 

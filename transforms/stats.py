@@ -29,8 +29,11 @@ def _rejected_items(rej: Rejected) -> Iterator[tuple[tuple[str, str], int]]:
     yield ("rejected_reason", rej.reason), 1
 
 
-def _cluster_items(_: dict) -> Iterator[tuple[tuple[str, str], int]]:
+def _cluster_items(row: dict) -> Iterator[tuple[tuple[str, str], int]]:
     yield ("clusters", ""), 1
+    if row["representative_run_date"] is not None:
+        # Incremental mode: this run's documents in a cluster an earlier run's document leads.
+        yield ("duplicates_of_earlier_runs", ""), row["size"] - 1
 
 
 def _render(items: list[tuple[tuple[str, str], int]]) -> str:

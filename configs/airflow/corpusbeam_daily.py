@@ -1,9 +1,12 @@
-"""Airflow DAG: the daily corpus job, one output partition per run date.
+"""Airflow DAG: the daily incremental corpus job, one output partition per run date.
 
-Each day reads that day's shards and writes `.../corpus/run_date=YYYY-MM-DD/`. A rerun of a date (a
-retry, a backfill, `airflow tasks clear`) replaces that partition only: `--overwrite` applies to the
-run's own folder, and a run publishes its files only after its accounting check passed, with
-`_SUCCESS` last (see the README).
+Each day reads that day's shards and writes `.../corpus/run_date=YYYY-MM-DD/` (`--run_date`). With
+`--incremental` it reads the dedup index of every earlier date's partition, marks documents that
+repeat earlier days' documents as duplicates of them, and writes its own index for the days after.
+A rerun of a date (a retry, a backfill, `airflow tasks clear`) replaces that partition only:
+`--overwrite` applies to the run's own partition, a run never reads its own or a later date's index,
+and it publishes its files only after its accounting check passed, with `_SUCCESS` last (see the
+README).
 
 Needs `apache-airflow-providers-apache-beam` on the Airflow workers and corpusbeam installed there
 (`pip install corpusbeam-*.tar.gz`, built with `python setup.py sdist`). The paths and the profile are
@@ -43,7 +46,9 @@ with DAG(
         pipeline_options={
             "config": PROFILE,
             "input": f"{SHARDS}/{{{{ ds }}}}/*",
-            "output": f"{CORPUS}/run_date={{{{ ds }}}}",
+            "output": CORPUS,
+            "run_date": "{{ ds }}",
+            "incremental": True,
             "overwrite": True,
         },
     )
