@@ -27,7 +27,7 @@ from transforms.config import RunConfig, load_config
 from transforms.dedup import resolve_lsh
 from transforms.prior_index import PARAMS_KEY, index_params, params_problem
 
-__all__ = ["RunError", "SUCCESS_MARKER", "run", "prepare"]
+__all__ = ["RunError", "SUCCESS_MARKER", "run", "prepare", "stage_seconds"]
 
 logger = logging.getLogger(__name__)
 
@@ -223,6 +223,24 @@ def _plan_incremental(corpus, config: RunConfig, root: str, output: str, run_dat
     return Incremental(prior_files=files, run_date=run_date or dt.datetime.now(dt.timezone.utc).date().isoformat())
 
 
+_STAGE_TIME = "metric:ptransform_execution_time:total_msecs:v1"
+
+
+def stage_seconds(result) -> dict[str, float] | None:
+    """CPU seconds per top-level stage (ReadRawShards, CleanAndParse, ...), from the runner's sampled
+    execution-time metrics; None where the runner does not report them."""
+    try:
+        counters = result.monitoring_metrics().query()["counters"]
+    except Exception:  # noqa: BLE001 - an optional report: runners differ in what they return
+        return None
+    totals: dict[str, float] = {}
+    for counter in counters:
+        if counter.key.metric.name == _STAGE_TIME and counter.key.step:
+            stage = counter.key.step.split("/")[0]
+            totals[stage] = totals.get(stage, 0.0) + counter.committed / 1000.0
+    return {stage: round(seconds, 2) for stage, seconds in sorted(totals.items(), key=lambda kv: -kv[1]) if seconds > 0}
+
+
 def _row_count(pattern: str) -> int:
     total = 0
     for path in _matches(pattern):
@@ -265,8 +283,10 @@ def run(argv: list[str]) -> dict:
     incremental = _plan_incremental(corpus, config, root, output, run_date)
     started = time.monotonic()
     try:
-        with beam.Pipeline(options=options) as p:
-            build_pipeline(p, config, inputs, staging, incremental)
+        p = beam.Pipeline(options=options)
+        build_pipeline(p, config, inputs, staging, incremental)
+        result = p.run()
+        result.wait_until_finish()
         stats = _verify(staging, files, incremental is not None)
     except BaseException:
         _delete_folder(staging)
@@ -277,6 +297,7 @@ def run(argv: list[str]) -> dict:
         "wall_seconds": round(time.monotonic() - started, 3),
         "inputs": inputs,
         "lsh": {"bands": bands, "rows": rows},
+        "stage_seconds": stage_seconds(result),
         "output": output,
         "incremental": None
         if incremental is None

@@ -24,6 +24,14 @@ def test_the_daily_dag_imports_and_runs_the_job_per_run_date():
     options = task.pipeline_options
     assert options["run_date"] == "{{ ds }}" and options["incremental"] is True and options["overwrite"] is True
     assert "{{ ds }}" in options["input"]
+    # The flags the operator passes are the ones `corpusbeam run` reads.
+    from airflow.providers.apache.beam.hooks.beam import beam_options_to_args
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from pipelines.options import CorpusOptions
+
+    parsed = PipelineOptions(beam_options_to_args({**options, "run_date": "2026-11-02"})).view_as(CorpusOptions)
+    assert parsed.incremental and parsed.overwrite and parsed.run_date == "2026-11-02" and parsed.output == options["output"]
 
 
 def test_the_entry_point_the_dag_names_is_corpusbeam_run(tmp_path):

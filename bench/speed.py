@@ -1,0 +1,198 @@
+"""corpusbeam against a single-process datasketch MinHashLSH baseline, on the same planted corpus.
+
+    python bench/speed.py [--docs 100000] [--threshold 0.8] [--corpus-dir out/bench]
+        [any Beam option; default --direct_running_mode=multi_processing --direct_num_workers=2]
+
+1. Builds (or reuses, in --corpus-dir) the planted corpus of `bench/planted.py`: N documents of ~500
+   words of Project Gutenberg text, about half of them with 1-3 near copies.
+2. Floors: the time to only read the shard and hash every text's bytes (xxh3), and to read, shingle
+   and MinHash every text with corpusbeam's own functions in one process (no Beam, no clustering).
+3. The full `corpusbeam run` (read -> clean -> language -> quality -> dedup -> Parquet) with the local
+   profile, as a subprocess.
+4. The baseline, as a subprocess: one process, datasketch `MinHash(num_perm=128)` over word 5-grams
+   (`update_batch`), `MinHashLSH(threshold)`: query, then insert what has no match. No cleaning, no
+   output files.
+
+For each: wall time, docs/s, MB/s (UTF-8 bytes of the texts), CPU time (user + system of the process
+and its children), peak RSS of the process tree (sum over its processes, sampled every 0.2 s) and of
+its largest process. Then the ratio, and corpusbeam's CPU seconds per stage (Beam execution-time
+metrics, from stats.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+_DEFAULT_BEAM = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
+
+
+def planted_corpus(docs: int, seed: int, folder: Path) -> Path:
+    """The planted corpus of `docs` documents, built once per (docs, seed)."""
+    path = folder / f"planted-{docs}-{seed}.jsonl.gz"
+    if not path.exists():
+        from planted import DEFAULT_VOLUME, build_corpus
+
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=folder) as work:
+            built, _, stats = build_corpus(DEFAULT_VOLUME, docs, seed, Path(work))
+            shutil.move(str(built), path)
+        print(f"built {path}: {stats['documents']:,} documents from {stats['originals']:,} originals")
+    return path
+
+
+def texts(path: Path):
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        for line in handle:
+            yield json.loads(line)["text"]
+
+
+def _tree_rss(pid: int) -> list[int]:
+    """RSS in bytes of `pid` and each of its descendants."""
+    out, stack = [], [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            with open(f"/proc/{current}/status") as handle:
+                rss = next((int(line.split()[1]) * 1024 for line in handle if line.startswith("VmRSS:")), 0)
+            out.append(rss)
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as handle:
+                    stack.extend(int(child) for child in handle.read().split())
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return out
+
+
+def measure(cmd: list[str]) -> dict:
+    """Run `cmd`; its wall time, CPU time and peak RSS (tree sum and largest process)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.monotonic()
+    proc = subprocess.Popen(cmd, cwd=ROOT)
+    peak = {"sum": 0, "max": 0}
+
+    def sample() -> None:
+        while proc.poll() is None:
+            rss = _tree_rss(proc.pid)
+            peak["sum"] = max(peak["sum"], sum(rss))
+            peak["max"] = max(peak["max"], max(rss, default=0))
+            time.sleep(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    if proc.wait() != 0:
+        raise SystemExit(f"failed: {' '.join(cmd)}")
+    wall = time.monotonic() - started
+    sampler.join()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"wall": wall, "cpu": cpu, "rss_sum": peak["sum"], "rss_max": peak["max"]}
+
+
+def baseline(path: Path, threshold: float, num_perm: int) -> None:
+    """The datasketch baseline (run in its own process by `main`)."""
+    import re
+
+    from datasketch import MinHash, MinHashLSH
+
+    token = re.compile(r"\w+")
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    duplicates = 0
+    for n, text in enumerate(texts(path)):
+        words = token.findall(text.lower())
+        grams = {" ".join(words[i : i + 5]).encode("utf-8") for i in range(max(1, len(words) - 4))}
+        minhash = MinHash(num_perm=num_perm, seed=1)
+        minhash.update_batch(grams)
+        if lsh.query(minhash):
+            duplicates += 1
+        else:
+            lsh.insert(n, minhash)
+    print(f"baseline: {duplicates:,} duplicates", flush=True)
+
+
+def floors(path: Path) -> tuple[float, float]:
+    """Seconds to read + hash the bytes, and to read + shingle + MinHash, in this process."""
+    import xxhash
+
+    from transforms.minhash import MinHasher
+
+    started = time.monotonic()
+    for text in texts(path):
+        xxhash.xxh3_64_intdigest(text.encode("utf-8"))
+    read_hash = time.monotonic() - started
+    hasher = MinHasher(128, 5, 1)
+    started = time.monotonic()
+    for text in texts(path):
+        hasher.signature(hasher.shingle_hashes(text))
+    return read_hash, time.monotonic() - started
+
+
+def _line(name: str, result: dict, records: int, mb: float) -> str:
+    return (
+        f"{name:<12} wall {result['wall']:7.1f} s  {records / result['wall']:7,.0f} docs/s  {mb / result['wall']:6.2f} MB/s  "
+        f"cpu {result['cpu']:7.1f} s  peak RSS {result['rss_sum'] / 2**20:6,.0f} MB (largest process {result['rss_max'] / 2**20:,.0f} MB)"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--docs", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--threshold", type=float, default=0.8)
+    parser.add_argument("--corpus-dir", default=str(ROOT / "out" / "bench"))
+    parser.add_argument("--config", default=str(ROOT / "configs" / "local.yaml"))
+    parser.add_argument("--set", action="append", default=[], dest="overrides")
+    parser.add_argument("--baseline-only", metavar="CORPUS", help=argparse.SUPPRESS)
+    args, beam_args = parser.parse_known_args(argv)
+    if args.baseline_only:
+        baseline(Path(args.baseline_only), args.threshold, 128)
+        return 0
+    corpus = planted_corpus(args.docs, args.seed, Path(args.corpus_dir))
+    records, size = 0, 0
+    for text in texts(corpus):
+        records += 1
+        size += len(text.encode("utf-8"))
+    mb = size / 1e6
+    print(f"corpus {corpus}: {records:,} documents, {mb:,.1f} MB of text")
+    read_hash, minhash = floors(corpus)
+    print(
+        f"floor: read + hash bytes {read_hash:.1f} s ({records / read_hash:,.0f} docs/s); read + shingle + MinHash {minhash:.1f} s ({records / minhash:,.0f} docs/s), one process"
+    )
+    output = Path(tempfile.mkdtemp(prefix="corpusbeam-speed-"))
+    sets = sum((["--set", s] for s in [f"dedup.threshold={args.threshold}", *args.overrides]), [])
+    beam = beam_args or _DEFAULT_BEAM
+    run_cmd = [sys.executable, "-m", "pipelines.cli", "run", "--config", args.config, "--input", str(corpus)]
+    run_cmd += ["--output", str(output), "--overwrite", *sets, *beam]
+    print("corpusbeam:", " ".join(run_cmd[2:]), flush=True)
+    ours = measure(run_cmd)
+    stats = json.loads((output / "stats.json").read_text())
+    print("baseline: datasketch MinHash + MinHashLSH, one process", flush=True)
+    theirs = measure([sys.executable, __file__, "--baseline-only", str(corpus), "--threshold", str(args.threshold)])
+    print(_line("corpusbeam", ours, records, mb))
+    print(_line("datasketch", theirs, records, mb))
+    print(f"speed-up {theirs['wall'] / ours['wall']:.2f}x wall, {theirs['cpu'] / ours['cpu']:.2f}x CPU")
+    print(
+        f"corpusbeam: {stats['documents']:,} documents ({stats['duplicates']:,} duplicates), {stats['rejected']:,} rejected "
+        f"{stats['rejected_by_reason']}"
+    )
+    print("CPU seconds per stage:", stats["run"].get("stage_seconds"))
+    shutil.rmtree(output, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
