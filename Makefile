@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench-cleaning bench-neardup bench-planted bench-incremental bench-throughput bench-bound clean
+.PHONY: demo test lint bench-cleaning bench-neardup bench-planted bench-incremental bench-speed bench-throughput bench-bound clean
 
 # The virtualenv is (re)built when setup.py changes; the console script is its stamp.
 $(BIN)/corpusbeam: setup.py
@@ -35,6 +35,9 @@ bench-planted: $(BIN)/corpusbeam
 
 bench-incremental: $(BIN)/corpusbeam
 	$(BIN)/python bench/incremental.py --docs 10000 --threshold 0.8
+
+bench-speed: $(BIN)/corpusbeam
+	$(BIN)/python bench/speed.py --docs 100000
 
 bench-throughput: $(BIN)/corpusbeam
 	$(BIN)/python bench/throughput.py

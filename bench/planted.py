@@ -144,10 +144,17 @@ def build_corpus(volume: str, docs_wanted: int, seed: int, folder: Path) -> tupl
     n_originals = int(docs_wanted / 1.9)  # half of them get 1-3 variants: ~0.9 variants each
     originals = without_overlaps(originals_from(volume, n_originals, rng), n_originals)
     records, pairs, edits = [], {}, defaultdict(int)
+    # The book text holds about 42,000 originals of 500 words: beyond ~80,000 documents, families
+    # grow instead (every original gets variants, as many as the size asked for needs on average).
+    extra = docs_wanted / max(1, len(originals)) - 1
     for index, doc in enumerate(originals):
         family = [(f"o{index}", doc)]
-        if rng.random() < 0.5:
-            for v in range(rng.choice((1, 2, 3))):
+        if extra > 1.0:
+            count = int(extra) + (rng.random() < extra % 1)
+        else:
+            count = rng.choice((1, 2, 3)) if rng.random() < 0.5 else 0
+        if count:
+            for v in range(count):
                 donor = originals[rng.randrange(len(originals))]
                 text, kind = variant(doc, donor, rng)
                 for edit in kind.split("+"):

@@ -17,6 +17,11 @@ For each: wall time, docs/s, MB/s (UTF-8 bytes of the texts), CPU time (user + s
 and its children), peak RSS of the process tree (sum over its processes, sampled every 0.2 s) and of
 its largest process. Then the ratio, and corpusbeam's CPU seconds per stage (Beam execution-time
 metrics, from stats.json).
+
+    python bench/speed.py --docs 10000 --profile
+
+instead runs the pipeline once in this process (in-memory FnApiRunner) under cProfile and prints the
+functions with the most time of their own.
 """
 
 from __future__ import annotations
@@ -141,6 +146,25 @@ def floors(path: Path) -> tuple[float, float]:
     return read_hash, time.monotonic() - started
 
 
+def profile(corpus: Path, args: argparse.Namespace, beam_args: list[str]) -> int:
+    """One in-memory run under cProfile; prints the functions with the most time of their own."""
+    import cProfile
+    import pstats
+
+    from pipelines.run import run
+
+    output = tempfile.mkdtemp(prefix="corpusbeam-profile-")
+    sets = sum((["--set", s] for s in [f"dedup.threshold={args.threshold}", *args.overrides]), [])
+    argv = ["--config", args.config, "--input", str(corpus), "--output", output, "--overwrite", *sets, *beam_args]
+    profiler = cProfile.Profile()
+    started = time.monotonic()
+    profiler.runcall(run, argv)
+    print(f"profiled run: {time.monotonic() - started:.1f} s (profiling slows it down)")
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(args.top)
+    shutil.rmtree(output, ignore_errors=True)
+    return 0
+
+
 def _line(name: str, result: dict, records: int, mb: float) -> str:
     return (
         f"{name:<12} wall {result['wall']:7.1f} s  {records / result['wall']:7,.0f} docs/s  {mb / result['wall']:6.2f} MB/s  "
@@ -156,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus-dir", default=str(ROOT / "out" / "bench"))
     parser.add_argument("--config", default=str(ROOT / "configs" / "local.yaml"))
     parser.add_argument("--set", action="append", default=[], dest="overrides")
+    parser.add_argument("--profile", action="store_true", help="profile one in-memory run instead")
+    parser.add_argument("--top", type=int, default=15, help="functions to print with --profile")
     parser.add_argument("--baseline-only", metavar="CORPUS", help=argparse.SUPPRESS)
     args, beam_args = parser.parse_known_args(argv)
     if args.baseline_only:
@@ -168,6 +194,8 @@ def main(argv: list[str] | None = None) -> int:
         size += len(text.encode("utf-8"))
     mb = size / 1e6
     print(f"corpus {corpus}: {records:,} documents, {mb:,.1f} MB of text")
+    if args.profile:
+        return profile(corpus, args, beam_args)
     read_hash, minhash = floors(corpus)
     print(
         f"floor: read + hash bytes {read_hash:.1f} s ({records / read_hash:,.0f} docs/s); read + shingle + MinHash {minhash:.1f} s ({records / minhash:,.0f} docs/s), one process"

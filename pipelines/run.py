@@ -18,13 +18,15 @@ from dataclasses import asdict
 import apache_beam as beam
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from pipelines.build import Incremental, build_pipeline, output_paths
 from pipelines.options import DEFAULT_RUNNER, CorpusOptions, beam_flags, effective_runner
 from transforms.accounting import accounting_problems
 from transforms.config import RunConfig, load_config
-from transforms.dedup import resolve_lsh
+from transforms.dedup import BAND_KEYS_RECEIVED, BAND_KEYS_SENT, resolve_lsh
+from transforms.metrics import NAMESPACE
 from transforms.prior_index import PARAMS_KEY, index_params, params_problem
 
 __all__ = ["RunError", "SUCCESS_MARKER", "run", "prepare", "stage_seconds"]
@@ -226,6 +228,29 @@ def _plan_incremental(corpus, config: RunConfig, root: str, output: str, run_dat
 _STAGE_TIME = "metric:ptransform_execution_time:total_msecs:v1"
 
 
+def _check_shuffles(result) -> None:
+    """Fail the run when the band-key shuffle delivered fewer pairs than were sent.
+
+    Lost documents fail the accounting check; lost band keys would only lose duplicates, silently,
+    so they are counted on both sides of their GroupByKey (Beam's FnApiRunner has lost elements of
+    shuffles with several local workers: bench/fnapi_gbk_repro.py).
+    """
+    try:
+        counters = result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]
+    except Exception:  # noqa: BLE001 - a runner without committed metrics: nothing to compare
+        logger.warning("the runner reports no metrics: the band-key shuffle is not checked")
+        return
+    totals: dict[str, int] = {}
+    for counter in counters:
+        totals[counter.key.metric.name] = totals.get(counter.key.metric.name, 0) + counter.committed
+    sent, received = totals.get(BAND_KEYS_SENT, 0), totals.get(BAND_KEYS_RECEIVED, 0)
+    if sent != received:
+        raise RunError(
+            f"the runner lost elements of a shuffle: {sent:,} (band key, node) pairs were sent and {received:,} "
+            "received. Nothing was published; rerun, or use another runner or mode (the in-memory FnApiRunner)"
+        )
+
+
 def stage_seconds(result) -> dict[str, float] | None:
     """CPU seconds per top-level stage (ReadRawShards, CleanAndParse, ...), from the runner's sampled
     execution-time metrics; None where the runner does not report them."""
@@ -287,6 +312,7 @@ def run(argv: list[str]) -> dict:
         build_pipeline(p, config, inputs, staging, incremental)
         result = p.run()
         result.wait_until_finish()
+        _check_shuffles(result)
         stats = _verify(staging, files, incremental is not None)
     except BaseException:
         _delete_folder(staging)

@@ -45,6 +45,32 @@ def test_a_run_that_loses_documents_fails(tmp_path, monkeypatch, capsys):
     assert "accounting check failed" in err and "documents=7" in err
 
 
+@pytest.mark.parametrize("fanout", [1, 8])
+def test_a_run_whose_band_key_shuffle_loses_pairs_fails(tmp_path, monkeypatch, capsys, fanout):
+    """Lost band keys lose duplicates without losing documents: the shuffle is counted on both sides."""
+
+    def drop_the_first_bucket(real):
+        dropped = []
+
+        def process(self, element):
+            key, nodes = element
+            nodes = list(nodes)
+            if not dropped and len(nodes) > 1:
+                dropped.append(key)
+                nodes = nodes[1:]
+            return real(self, (key, nodes))
+
+        return process
+
+    monkeypatch.setattr(dedup._BucketStarsFn, "process", drop_the_first_bucket(dedup._BucketStarsFn.process))
+    monkeypatch.setattr(dedup._PartEdgesFn, "process", drop_the_first_bucket(dedup._PartEdgesFn.process))
+    args = ["run", *SAMPLE_ARGS, "--output", str(tmp_path / "o"), "--set", f"dedup.bucket_fanout={fanout}"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "lost elements of a shuffle" in err and "Nothing was published" in err
+    assert not (tmp_path / "o" / "_SUCCESS").exists()
+
+
 def files_under(folder):
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
 

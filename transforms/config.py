@@ -49,7 +49,7 @@ class CleanConfig:
     fix_unicode: bool = True  # ftfy repair of mojibake and broken escapes
     boilerplate_lines: bool = True  # drop navigation/cookie/newsletter/"Read more" lines
     main_block: bool = True  # keep only the contiguous run of prose lines (the article body)
-    language_id: bool = True  # set `lang` and `lang_score` (py3langid, model inside the wheel)
+    language_id: bool = True  # set `lang` and `lang_score` (fastText lid.176, model inside the wheel)
     parse_header: bool = True  # leading `date 2025-03-13` / `url ...` / `title ...` lines become fields
     infer_date: bool = True  # no date in the record or header: take it from the URL path, else a dateline
     # A line on at least `site_lines_min_pages` pages of one site, and on at least `site_lines_min_share`

