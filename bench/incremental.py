@@ -18,7 +18,6 @@
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import json
 import random
@@ -28,7 +27,7 @@ import time
 from pathlib import Path
 
 import pyarrow.dataset as ds
-from planted import DEFAULT_VOLUME, build_corpus
+from planted import build_corpus, planted_parser
 
 DAYS = ("2026-11-01", "2026-11-02")
 
@@ -73,14 +72,7 @@ def documents(output: Path, date: str) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--docs", type=int, default=10_000)
-    parser.add_argument("--threshold", type=float, default=0.8)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--volume", default=DEFAULT_VOLUME)
-    parser.add_argument("--set", action="append", default=[], dest="overrides")
-    parser.add_argument("--keep", help="write the batches and the runs here (default: a temporary folder)")
-    args, beam_args = parser.parse_known_args(argv)
+    args, beam_args = planted_parser(__doc__).parse_known_args(argv)
     folder = Path(args.keep or tempfile.mkdtemp(prefix="corpusbeam-incremental-"))
     folder.mkdir(parents=True, exist_ok=True)
     corpus, pairs, _ = build_corpus(args.volume, args.docs, args.seed, folder)

@@ -176,15 +176,20 @@ def build_corpus(volume: str, docs_wanted: int, seed: int, folder: Path) -> tupl
     return corpus, pairs, stats
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def planted_parser(doc: str) -> argparse.ArgumentParser:
+    """The options of the benchmarks that build a planted corpus and run on it."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--docs", type=int, default=10_000)
     parser.add_argument("--threshold", type=float, default=0.8)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--volume", default=DEFAULT_VOLUME)
     parser.add_argument("--set", action="append", default=[], dest="overrides")
-    parser.add_argument("--keep", help="write the corpus and the run here (default: a temporary folder)")
-    args, beam_args = parser.parse_known_args(argv)
+    parser.add_argument("--keep", help="write the corpus and the runs here (default: a temporary folder)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, beam_args = planted_parser(__doc__).parse_known_args(argv)
     folder = Path(args.keep or tempfile.mkdtemp(prefix="corpusbeam-planted-"))
     folder.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
