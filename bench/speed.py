@@ -1,7 +1,7 @@
 """corpusbeam against a single-process datasketch MinHashLSH baseline, on the same planted corpus.
 
     python bench/speed.py [--docs 100000] [--threshold 0.8] [--corpus-dir out/bench]
-        [any Beam option; default --direct_running_mode=multi_processing --direct_num_workers=2]
+        [any Beam option, e.g. --direct_running_mode=multi_processing --direct_num_workers=2 --allow_local_workers]
 
 1. Builds (or reuses, in --corpus-dir) the planted corpus of `bench/planted.py`: N documents of ~500
    words of Project Gutenberg text, about half of them with 1-3 near copies.
@@ -42,8 +42,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-
-_DEFAULT_BEAM = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
 
 
 def planted_corpus(docs: int, seed: int, folder: Path) -> Path:
@@ -202,9 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     output = Path(tempfile.mkdtemp(prefix="corpusbeam-speed-"))
     sets = sum((["--set", s] for s in [f"dedup.threshold={args.threshold}", *args.overrides]), [])
-    beam = beam_args or _DEFAULT_BEAM
     run_cmd = [sys.executable, "-m", "pipelines.cli", "run", "--config", args.config, "--input", str(corpus)]
-    run_cmd += ["--output", str(output), "--overwrite", *sets, *beam]
+    run_cmd += ["--output", str(output), "--overwrite", *sets, *beam_args]
     print("corpusbeam:", " ".join(run_cmd[2:]), flush=True)
     ours = measure(run_cmd)
     stats = json.loads((output / "stats.json").read_text())

@@ -1,7 +1,7 @@
 """Throughput of a full `corpusbeam run` (read -> clean -> dedup -> Parquet) on real text.
 
     python bench/throughput.py [--input '../shared/bench/volume/*.jsonl.zst'] [--set KEY=VALUE ...]
-        [any Beam option, e.g. --direct_running_mode=multi_processing --direct_num_workers=2]
+        [any Beam option, e.g. --direct_running_mode=multi_processing --direct_num_workers=2 --allow_local_workers]
 
 Prints documents, input MB (decompressed text bytes of the `text` fields), wall time, docs/s, MB/s,
 CPU time and peak RSS (the largest of this process tree's processes). The run is a subprocess so

@@ -11,10 +11,9 @@ __all__ = ["main"]
 logger = logging.getLogger(__name__)
 
 _RUN_EPILOG = """\
-Any Beam pipeline option may follow, e.g. --direct_running_mode=multi_processing --direct_num_workers=2
-(two SDK worker processes), or a cluster runner's options (--runner=...) with --setup_file=./setup.py. The profile's
-`beam:` section gives defaults that these override. Without a runner, FnApiRunner is used: it runs
-locally and never touches the network.
+Any Beam pipeline option may follow, e.g. a cluster runner's options (--runner=...) with
+--setup_file=./setup.py. The profile's `beam:` section gives defaults that these override. Without a
+runner, FnApiRunner is used in memory: it runs locally and never touches the network.
 """
 
 

@@ -111,6 +111,7 @@ def test_rerun_refuses_a_full_output_unless_overwrite(sample_run, capsys):
         (["--runner=DaskRunner"], "DaskRunner is refused"),
         (["--direct_running_mode=multi_threading", "--direct_num_workers=2"], "--direct_num_workers=2 is refused"),
         (["--direct_running_mode=multi_threading", "--direct_num_workers=0"], "--direct_num_workers=0 is refused"),
+        (["--direct_running_mode=multi_processing", "--direct_num_workers=2"], "--allow_local_workers runs it anyway"),
     ],
 )
 def test_user_errors_exit_2_with_a_message_and_no_traceback(tmp_path, capsys, extra, message):
@@ -196,7 +197,18 @@ def test_multi_processing_workers_give_the_same_documents(sample_run, tmp_path):
     """Two SDK workers in separate processes (the Fn API protocol of cluster runners) change nothing."""
     out = tmp_path / "mp"
     assert (
-        main(["run", *SAMPLE_ARGS, "--output", str(out), "--direct_running_mode=multi_processing", "--direct_num_workers=2"]) == 0
+        main(
+            [
+                "run",
+                *SAMPLE_ARGS,
+                "--output",
+                str(out),
+                "--direct_running_mode=multi_processing",
+                "--direct_num_workers=2",
+                "--allow_local_workers",
+            ]
+        )
+        == 0
     )
     one = read(sample_run, "documents").sort_by("doc_key")
     two = read(out, "documents").sort_by("doc_key")

@@ -74,7 +74,7 @@ def test_shuffled_resharded_input_on_two_workers_gives_identical_documents_and_c
     write_shards(tmp_path / "a", docs, 1)
     write_shards(tmp_path / "b", shuffled, 3)
     results = []
-    runner = {"a": [], "b": ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]}
+    runner = {"a": [], "b": ["--direct_running_mode=multi_processing", "--direct_num_workers=2", "--allow_local_workers"]}
     for name in ("a", "b"):
         out = tmp_path / f"out-{name}"
         args = ["run", "--input", str(tmp_path / name / "*.jsonl"), "--output", str(out), "--set", "quality.min_words=10"]

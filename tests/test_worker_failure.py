@@ -47,7 +47,8 @@ def test_killing_a_worker_process_fails_the_run_and_publishes_nothing(tmp_path):
             handle.write(json.dumps({"id": f"d{i}", "text": text}) + "\n")
     out = tmp_path / "out"
     command = [sys.executable, "-m", "pipelines.cli", "run", "--input", str(shard), "--output", str(out)]
-    command += ["--direct_running_mode=multi_processing", "--direct_num_workers=2", "--set", "quality.enabled=false"]
+    command += ["--direct_running_mode=multi_processing", "--direct_num_workers=2", "--allow_local_workers"]
+    command += ["--set", "quality.enabled=false"]
     run = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
