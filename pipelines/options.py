@@ -103,7 +103,7 @@ _PROCESSES_REFUSED = (
     "lost 4-11% of their documents with one variant of the graph, and a run of this graph found 18,087 instead "
     "of 41,577 duplicates without an error). Run in memory (the local profile), with --direct_num_workers=1, "
     "or on a cluster runner; --allow_local_workers runs it anyway (for experiments: the accounting and "
-    "band-key checks catch lost documents and band keys, not every loss)."
+    "shuffle checks catch lost documents and lost dedup elements, not a loss in the site-template step)."
 )
 
 

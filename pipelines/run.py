@@ -25,7 +25,7 @@ from pipelines.build import Incremental, build_pipeline, output_paths
 from pipelines.options import DEFAULT_RUNNER, CorpusOptions, beam_flags, effective_runner
 from transforms.accounting import accounting_problems
 from transforms.config import RunConfig, load_config
-from transforms.dedup import BAND_KEYS_RECEIVED, BAND_KEYS_SENT, resolve_lsh
+from transforms.dedup import SHUFFLE_RECEIVED, SHUFFLE_SENT, resolve_lsh
 from transforms.metrics import NAMESPACE
 from transforms.prior_index import PARAMS_KEY, index_params, params_problem
 
@@ -229,25 +229,25 @@ _STAGE_TIME = "metric:ptransform_execution_time:total_msecs:v1"
 
 
 def _check_shuffles(result) -> None:
-    """Fail the run when the band-key shuffle delivered fewer pairs than were sent.
+    """Fail the run when a dedup shuffle delivered fewer elements than were sent.
 
-    Lost documents fail the accounting check; lost band keys would only lose duplicates, silently,
-    so they are counted on both sides of their GroupByKey (Beam's FnApiRunner has lost elements of
-    shuffles with several local workers: bench/fnapi_gbk_repro.py).
+    Lost documents fail the accounting check; lost band keys, edges, component ids or units would
+    only lose duplicates, silently, so every dedup shuffle is counted on both sides (Beam's
+    FnApiRunner has lost elements of shuffles with several local workers: see the README).
     """
     try:
         counters = result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]
     except Exception:  # noqa: BLE001 - a runner without committed metrics: nothing to compare
-        logger.warning("the runner reports no metrics: the band-key shuffle is not checked")
+        logger.warning("the runner reports no metrics: the dedup shuffles are not checked")
         return
     totals: dict[str, int] = {}
     for counter in counters:
         totals[counter.key.metric.name] = totals.get(counter.key.metric.name, 0) + counter.committed
-    sent, received = totals.get(BAND_KEYS_SENT, 0), totals.get(BAND_KEYS_RECEIVED, 0)
+    sent, received = totals.get(SHUFFLE_SENT, 0), totals.get(SHUFFLE_RECEIVED, 0)
     if sent != received:
         raise RunError(
-            f"the runner lost elements of a shuffle: {sent:,} (band key, node) pairs were sent and {received:,} "
-            "received. Nothing was published; rerun, or use another runner or mode (the in-memory FnApiRunner)"
+            f"the runner lost elements of a shuffle: the dedup shuffles were sent {sent:,} elements and received "
+            f"{received:,}. Nothing was published; rerun, or use another runner or mode (the in-memory FnApiRunner)"
         )
 
 

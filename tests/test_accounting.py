@@ -71,6 +71,23 @@ def test_a_run_whose_band_key_shuffle_loses_pairs_fails(tmp_path, monkeypatch, c
     assert not (tmp_path / "o" / "_SUCCESS").exists()
 
 
+def test_a_run_whose_component_shuffle_loses_an_edge_fails(tmp_path, monkeypatch, capsys):
+    """A lost edge would split a cluster without losing a document: the rounds' shuffles are counted too."""
+
+    def unreceived(element):
+        node, neighbours = element
+        neighbours = list(neighbours)  # as a runner that drops one: received one fewer than sent
+        if len(neighbours) > 1:
+            dedup._received_list(neighbours[1:])
+            return dedup.large_star(node, neighbours[1:])
+        return dedup.large_star(node, dedup._received_list(neighbours))
+
+    monkeypatch.setattr(dedup, "_large_star", unreceived)
+    assert main(["run", *SAMPLE_ARGS, "--output", str(tmp_path / "o")]) == 2
+    assert "lost elements of a shuffle" in capsys.readouterr().err
+    assert not (tmp_path / "o" / "_SUCCESS").exists()
+
+
 def files_under(folder):
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
 

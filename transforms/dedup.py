@@ -21,10 +21,11 @@ import logging
 from collections.abc import Iterable, Iterator
 
 import apache_beam as beam
+from apache_beam.metrics import Metrics
 
 from transforms.clustering import bucket_star_edges, large_star, small_star, star_check
 from transforms.config import DedupConfig
-from transforms.metrics import get_counter_inc_fn
+from transforms.metrics import NAMESPACE, get_counter_inc_fn
 from transforms.minhash import MinHasher, band_keys, lsh_parameters
 from transforms.near_duplicates import (
     Member,
@@ -45,8 +46,8 @@ __all__ = [
     "BucketEdges",
     "ConnectedComponents",
     "CLUSTERS_TAG",
-    "BAND_KEYS_SENT",
-    "BAND_KEYS_RECEIVED",
+    "SHUFFLE_SENT",
+    "SHUFFLE_RECEIVED",
     "resolve_lsh",
     "key_by_text",
     "key_by_doc",
@@ -55,10 +56,13 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 CLUSTERS_TAG = "clusters"
-# Counters of the band-key shuffle, the largest of the run: the driver fails the run when the
-# (band key, node) pairs the buckets received are fewer than were sent (a runner that loses elements).
-BAND_KEYS_SENT = "dedup:band-keys-sent"
-BAND_KEYS_RECEIVED = "dedup:band-keys-received"
+# Every shuffle of the dedup stage counts what goes in and what comes out; the driver fails the run
+# when they differ (a runner that loses elements). Documents are counted by the accounting check;
+# band keys, edges, component ids and units would only lose duplicates, silently.
+SHUFFLE_SENT = "dedup:shuffle-sent"
+SHUFFLE_RECEIVED = "dedup:shuffle-received"
+_sent = Metrics.counter(NAMESPACE, SHUFFLE_SENT)
+_received = Metrics.counter(NAMESPACE, SHUFFLE_RECEIVED)
 
 
 def resolve_lsh(config: DedupConfig) -> tuple[int, int]:
@@ -86,7 +90,7 @@ class _BandKeysFn(beam.DoFn):
         if shingles.size == 0:
             self._inc("dedup:no-shingles")
             return
-        self._inc(BAND_KEYS_SENT, self._bands)
+        _sent.inc(self._bands)
         for key in band_keys(self._hasher.signature(shingles), self._bands, self._rows):
             yield key, node
 
@@ -102,20 +106,16 @@ def key_by_doc(doc: Document) -> tuple[int, Document]:
 
 
 def _bucket_edges(element: tuple[int, Iterable[int]]) -> list[tuple[int, int]]:
-    _, nodes = element
+    nodes = list(element[1])
+    _received.inc(len(nodes))
     return bucket_star_edges(nodes)
 
 
 class _BucketStarsFn(beam.DoFn):
     """A whole bucket -> star edges; counts the (band key, node) pairs it received."""
 
-    def setup(self) -> None:
-        self._inc = get_counter_inc_fn()
-
     def process(self, element: tuple[int, Iterable[int]]) -> list[tuple[int, int]]:
-        nodes = list(element[1])
-        self._inc(BAND_KEYS_RECEIVED, len(nodes))
-        return bucket_star_edges(nodes)
+        return _bucket_edges(element)
 
 
 def _salted(element: tuple[int, int], fanout: int) -> tuple[tuple[int, int], int]:
@@ -129,17 +129,15 @@ class _PartEdgesFn(beam.DoFn):
 
     MINIMA_TAG = "minima"
 
-    def setup(self) -> None:
-        self._inc = get_counter_inc_fn()
-
     def process(self, element: tuple[tuple[int, int], Iterable[int]]) -> Iterator[object]:
         (band, _), nodes = element
         nodes = list(nodes)
-        self._inc(BAND_KEYS_RECEIVED, len(nodes))
+        _received.inc(len(nodes))
         unique = sorted(set(nodes))
         root = unique[0]
         for node in unique[1:]:
             yield node, root
+        _sent.inc()
         yield beam.pvalue.TaggedOutput(self.MINIMA_TAG, (band, root))
 
 
@@ -172,24 +170,33 @@ class BucketEdges(beam.PTransform):
 
 
 def _both_directions(edge: tuple[int, int]) -> Iterator[tuple[int, int]]:
+    _sent.inc(2)
     yield edge
     yield edge[1], edge[0]
 
 
 def _to_larger(edge: tuple[int, int]) -> tuple[int, int]:
+    _sent.inc()
     a, b = edge
     return (a, b) if a > b else (b, a)
 
 
+def _received_list(values: Iterable) -> list:
+    values = list(values)
+    _received.inc(len(values))
+    return values
+
+
 def _large_star(element: tuple[int, Iterable[int]]) -> list[tuple[int, int]]:
-    return large_star(element[0], element[1])
+    return large_star(element[0], _received_list(element[1]))
 
 
 def _small_star(element: tuple[int, Iterable[int]]) -> list[tuple[int, int]]:
-    return small_star(element[0], element[1])
+    return small_star(element[0], _received_list(element[1]))
 
 
 def _parent_and_child(edge: tuple[int, int]) -> Iterator[tuple[int, tuple[str, int]]]:
+    _sent.inc(2)
     child, parent = edge
     yield child, ("parent", parent)
     yield parent, ("child", child)
@@ -203,6 +210,7 @@ class _AssignComponentFn(beam.DoFn):
 
     def process(self, element: tuple[int, Iterable[tuple[str, int]]]) -> Iterator[tuple[int, int]]:
         node, links = element
+        links = _received_list(links)
         parents = [v for tag, v in links if tag == "parent"]
         children = [v for tag, v in links if tag == "child"]
         if not star_check(node, parents, children):
@@ -210,6 +218,7 @@ class _AssignComponentFn(beam.DoFn):
                 f"connected components did not converge in dedup.cc_rounds={self._rounds} rounds "
                 f"(node {node}); rerun with a larger dedup.cc_rounds"
             )
+        _sent.inc()  # into the join with the documents
         yield node, parents[0] if parents else node
 
 
@@ -258,7 +267,7 @@ class _ResolveNodeFn(beam.DoFn):
         _, joined = element
         docs = list(joined["docs"])
         priors = list(joined.get("prior", ()))
-        components = list(joined["component"])
+        components = _received_list(joined["component"])
         # Equal texts kept by several earlier runs (a backfill): the oldest leads.
         prior = min(priors, key=prior_rank) if priors else None
         if not docs and not (prior and components):
@@ -267,6 +276,7 @@ class _ResolveNodeFn(beam.DoFn):
         if unit.copies:
             self._inc("dedup:exact-duplicates", len(unit.copies))
         if components:
+            _sent.inc()
             return [beam.pvalue.TaggedOutput("in_component", (components[0], unit))]
         return list(_emit_cluster([(unit, 1.0, 1.0)]))
 
@@ -289,8 +299,7 @@ class _SplitComponentFn(beam.DoFn):
         self._inc = get_counter_inc_fn()
 
     def process(self, element: tuple[int, Iterable[Unit]]) -> Iterator[object]:
-        _, units = element
-        clusters = split_component(list(units), self._hasher, self._config)
+        clusters = split_component(_received_list(element[1]), self._hasher, self._config)
         self._inc("dedup:candidate-components")
         for members in clusters:
             if len(members) > 1:
@@ -313,17 +322,12 @@ def _key_prior(prior: PriorDoc, exact: bool) -> tuple[int, PriorDoc]:
     return prior_node(prior, exact), prior
 
 
-class _PriorBandNodesFn(beam.DoFn):
+def _prior_band_nodes(element: tuple[int, PriorDoc]) -> Iterator[tuple[int, int]]:
     """(node, PriorDoc) -> (band key, node) for each of its stored band keys."""
-
-    def setup(self) -> None:
-        self._inc = get_counter_inc_fn()
-
-    def process(self, element: tuple[int, PriorDoc]) -> Iterator[tuple[int, int]]:
-        node, prior = element
-        self._inc(BAND_KEYS_SENT, len(prior.band_keys))
-        for key in prior.band_keys:
-            yield key, node
+    node, prior = element
+    _sent.inc(len(prior.band_keys))
+    for key in prior.band_keys:
+        yield key, node
 
 
 class DeduplicateDocuments(beam.PTransform):
@@ -357,7 +361,7 @@ class DeduplicateDocuments(beam.PTransform):
             prior_keyed = prior | "PriorNode" >> beam.Map(_key_prior, config.exact)
             band_nodes = (
                 band_nodes,
-                prior_keyed | "PriorBandKeys" >> beam.ParDo(_PriorBandNodesFn()),
+                prior_keyed | "PriorBandKeys" >> beam.FlatMap(_prior_band_nodes),
             ) | "AllBandKeys" >> beam.Flatten()
             joined["prior"] = prior_keyed
         joined["component"] = (
