@@ -127,21 +127,30 @@ def baseline(path: Path, threshold: float, num_perm: int) -> None:
     print(f"baseline: {duplicates:,} duplicates", flush=True)
 
 
-def floors(path: Path) -> tuple[float, float]:
-    """Seconds to read + hash the bytes, and to read + shingle + MinHash, in this process."""
+def read_and_hash(path: Path) -> tuple[int, int, float]:
+    """(documents, UTF-8 bytes of their texts, seconds) to read the corpus and xxh3 every text: the
+    floor of any pipeline over it."""
     import xxhash
 
-    from transforms.minhash import MinHasher
-
+    records = size = 0
     started = time.monotonic()
     for text in texts(path):
-        xxhash.xxh3_64_intdigest(text.encode("utf-8"))
-    read_hash = time.monotonic() - started
+        data = text.encode("utf-8")
+        xxhash.xxh3_64_intdigest(data)
+        records += 1
+        size += len(data)
+    return records, size, time.monotonic() - started
+
+
+def minhash_floor(path: Path) -> float:
+    """Seconds to read, shingle and MinHash every text with corpusbeam's functions, in this process."""
+    from transforms.minhash import MinHasher
+
     hasher = MinHasher(128, 5, 1)
     started = time.monotonic()
     for text in texts(path):
         hasher.signature(hasher.shingle_hashes(text))
-    return read_hash, time.monotonic() - started
+    return time.monotonic() - started
 
 
 def profile(corpus: Path, args: argparse.Namespace, beam_args: list[str]) -> int:
@@ -186,15 +195,12 @@ def main(argv: list[str] | None = None) -> int:
         baseline(Path(args.baseline_only), args.threshold, 128)
         return 0
     corpus = planted_corpus(args.docs, args.seed, Path(args.corpus_dir))
-    records, size = 0, 0
-    for text in texts(corpus):
-        records += 1
-        size += len(text.encode("utf-8"))
+    records, size, read_hash = read_and_hash(corpus)
     mb = size / 1e6
     print(f"corpus {corpus}: {records:,} documents, {mb:,.1f} MB of text")
     if args.profile:
         return profile(corpus, args, beam_args)
-    read_hash, minhash = floors(corpus)
+    minhash = minhash_floor(corpus)
     print(
         f"floor: read + hash bytes {read_hash:.1f} s ({records / read_hash:,.0f} docs/s); read + shingle + MinHash {minhash:.1f} s ({records / minhash:,.0f} docs/s), one process"
     )

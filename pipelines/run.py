@@ -225,7 +225,14 @@ def _plan_incremental(corpus, config: RunConfig, root: str, output: str, run_dat
     return Incremental(prior_files=files, run_date=run_date or dt.datetime.now(dt.timezone.utc).date().isoformat())
 
 
-_STAGE_TIME = "metric:ptransform_execution_time:total_msecs:v1"
+def _totals(counters, key) -> dict:
+    """Committed counter values summed by `key(counter)`; counters whose key is None are left out."""
+    totals: dict = {}
+    for counter in counters:
+        name = key(counter)
+        if name is not None:
+            totals[name] = totals.get(name, 0) + counter.committed
+    return totals
 
 
 def _check_shuffles(result) -> None:
@@ -240,15 +247,23 @@ def _check_shuffles(result) -> None:
     except Exception:  # noqa: BLE001 - a runner without committed metrics: nothing to compare
         logger.warning("the runner reports no metrics: the dedup shuffles are not checked")
         return
-    totals: dict[str, int] = {}
-    for counter in counters:
-        totals[counter.key.metric.name] = totals.get(counter.key.metric.name, 0) + counter.committed
+    totals = _totals(counters, lambda counter: counter.key.metric.name)
     sent, received = totals.get(SHUFFLE_SENT, 0), totals.get(SHUFFLE_RECEIVED, 0)
     if sent != received:
         raise RunError(
             f"the runner lost elements of a shuffle: the dedup shuffles were sent {sent:,} elements and received "
             f"{received:,}. Nothing was published; rerun, or use another runner or mode (the in-memory FnApiRunner)"
         )
+
+
+_STAGE_TIME = "metric:ptransform_execution_time:total_msecs:v1"
+
+
+def _stage_of(counter) -> str | None:
+    """The top-level stage of an execution-time counter (ReadRawShards, CleanAndParse, ...)."""
+    if counter.key.metric.name == _STAGE_TIME and counter.key.step:
+        return counter.key.step.split("/")[0]
+    return None
 
 
 def stage_seconds(result) -> dict[str, float] | None:
@@ -258,12 +273,8 @@ def stage_seconds(result) -> dict[str, float] | None:
         counters = result.monitoring_metrics().query()["counters"]
     except Exception:  # noqa: BLE001 - an optional report: runners differ in what they return
         return None
-    totals: dict[str, float] = {}
-    for counter in counters:
-        if counter.key.metric.name == _STAGE_TIME and counter.key.step:
-            stage = counter.key.step.split("/")[0]
-            totals[stage] = totals.get(stage, 0.0) + counter.committed / 1000.0
-    return {stage: round(seconds, 2) for stage, seconds in sorted(totals.items(), key=lambda kv: -kv[1]) if seconds > 0}
+    msecs = sorted(_totals(counters, _stage_of).items(), key=lambda kv: -kv[1])
+    return {stage: round(ms / 1000.0, 2) for stage, ms in msecs if ms > 0}
 
 
 def _row_count(pattern: str) -> int:

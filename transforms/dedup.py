@@ -111,13 +111,6 @@ def _bucket_edges(element: tuple[int, Iterable[int]]) -> list[tuple[int, int]]:
     return bucket_star_edges(nodes)
 
 
-class _BucketStarsFn(beam.DoFn):
-    """A whole bucket -> star edges; counts the (band key, node) pairs it received."""
-
-    def process(self, element: tuple[int, Iterable[int]]) -> list[tuple[int, int]]:
-        return _bucket_edges(element)
-
-
 def _salted(element: tuple[int, int], fanout: int) -> tuple[tuple[int, int], int]:
     """(band key, node) -> ((band key, part), node): a bucket is grouped in `fanout` parts."""
     band, node = element
@@ -156,7 +149,7 @@ class BucketEdges(beam.PTransform):
 
     def expand(self, band_nodes: beam.PCollection) -> beam.PCollection:
         if self._fanout == 1:
-            return band_nodes | "GroupBuckets" >> beam.GroupByKey() | "BucketStars" >> beam.ParDo(_BucketStarsFn())
+            return band_nodes | "GroupBuckets" >> beam.GroupByKey() | "BucketStars" >> beam.FlatMap(_bucket_edges)
         parts = (
             band_nodes
             | "SaltByNode" >> beam.Map(_salted, self._fanout)
@@ -396,6 +389,7 @@ class _IndexRowFn(beam.DoFn):
     def setup(self) -> None:
         self._hasher = MinHasher(self._config.num_perm, self._config.ngram, self._config.seed)
         self._bands, self._rows = resolve_lsh(self._config)
+        self._with_shingles = self._config.verify == "exact"  # exact verification needs them later
 
     def process(self, doc: Document) -> Iterator[dict[str, object]]:
         if doc.is_duplicate:
@@ -404,8 +398,7 @@ class _IndexRowFn(beam.DoFn):
         signature = self._hasher.signature(shingles)
         # A text without shingles gets no band keys (as in the run itself): it can match only exactly.
         bands = self._bands if shingles.size else 0
-        with_shingles = self._config.verify == "exact"
-        yield index_row(doc, exact_key(doc.text), shingles, signature, bands, self._rows, self._run_date, with_shingles)
+        yield index_row(doc, exact_key(doc.text), shingles, signature, bands, self._rows, self._run_date, self._with_shingles)
 
 
 class IndexKeptDocuments(beam.PTransform):

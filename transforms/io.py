@@ -206,8 +206,23 @@ def _cut_short(record, payload: bytes, limit: int) -> str | None:
     return None
 
 
-def _patterns_of(_: bytes, patterns: list[str]) -> list[str]:
-    return patterns
+def _values_of(_: bytes, values: list[str]) -> list[str]:
+    return values
+
+
+class _Values(beam.PTransform):
+    """A fixed list of strings (patterns, paths) as a PCollection, spread over workers.
+
+    Impulse + FlatMap rather than Create: Beam 2.77's FnApiRunner loses elements of a Create (an
+    SDF read) when it runs more than one local worker (bench/fnapi_gbk_repro.py).
+    """
+
+    def __init__(self, values: list[str]) -> None:
+        super().__init__()
+        self._values = list(values)
+
+    def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection:
+        return pbegin | "Start" >> beam.Impulse() | "Values" >> beam.FlatMap(_values_of, self._values)
 
 
 class ReadRawShards(beam.PTransform):
@@ -226,10 +241,7 @@ class ReadRawShards(beam.PTransform):
     def expand(self, pbegin: beam.pvalue.PBegin) -> beam.pvalue.DoOutputsTuple:
         return (
             pbegin
-            # Impulse + FlatMap rather than Create: Beam 2.77's FnApiRunner loses elements of a Create
-            # (an SDF read) when it runs more than one local worker (bench/fnapi_gbk_repro.py).
-            | "Start" >> beam.Impulse()
-            | "InputPatterns" >> beam.FlatMap(_patterns_of, self._patterns)
+            | "InputPatterns" >> _Values(self._patterns)
             | "MatchFiles" >> fileio.MatchAll()
             # One element per file: spread files over workers before the expensive read.
             | "SpreadFiles" >> beam.Reshuffle()
@@ -261,8 +273,7 @@ class ReadPriorIndex(beam.PTransform):
     def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection:
         return (
             pbegin
-            | "Start" >> beam.Impulse()
-            | "IndexFiles" >> beam.FlatMap(_patterns_of, self._files)
+            | "IndexFiles" >> _Values(self._files)
             | "SpreadFiles" >> beam.Reshuffle()
             | "ReadIndexFiles" >> beam.ParDo(_ReadIndexFileFn())
         )
