@@ -28,6 +28,7 @@ EXTRAS = {
         "pytest-timeout==2.4.0",
         "hypothesis==6.170.15",
         "ruff==0.17.6",
+        "duckdb==1.5.6",  # the README's query example is a test
     ],
     "bench": ["scipy==1.17.1"],
 }

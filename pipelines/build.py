@@ -15,7 +15,7 @@ from transforms.prior_index import PARAMS_KEY, index_params
 from transforms.records import CLUSTER_SCHEMA, DOCUMENT_SCHEMA, INDEX_SCHEMA, REJECTED_SCHEMA, document_row, rejected_row
 from transforms.stats import ComputeRunStats
 
-__all__ = ["Incremental", "build_pipeline", "output_paths", "index_schema"]
+__all__ = ["Incremental", "build_pipeline", "output_paths", "parquet_files", "index_schema"]
 
 
 @dataclass(frozen=True)
@@ -33,15 +33,22 @@ def index_schema(config: RunConfig) -> object:
 
 
 def output_paths(output: str) -> dict[str, str]:
-    """Where each output of a run goes under its output directory."""
+    """Where each output of a run goes under its output directory: a folder of Parquet files per
+    table (documents/ may hold Hive-style subfolders), stats.json and report.html."""
     root = output.rstrip("/")
     return {
-        "documents": f"{root}/documents/part",
-        "rejected": f"{root}/rejected/part",
-        "clusters": f"{root}/clusters/part",
-        "index": f"{root}/index/part",
+        "documents": f"{root}/documents",
+        "rejected": f"{root}/rejected",
+        "clusters": f"{root}/clusters",
+        "index": f"{root}/index",
         "stats": f"{root}/stats.json",
+        "report": f"{root}/report.html",
     }
+
+
+def parquet_files(folder: str) -> str:
+    """The pattern of every Parquet file under a table's folder, Hive subfolders included."""
+    return f"{folder.rstrip('/')}/**.parquet"
 
 
 def build_pipeline(
@@ -62,19 +69,20 @@ def build_pipeline(
     (
         documents
         | "DocumentRows" >> beam.Map(document_row)
-        | "WriteDocuments" >> WriteParquetRows(paths["documents"], DOCUMENT_SCHEMA, config.output)
+        | "WriteDocuments"
+        >> WriteParquetRows(paths["documents"], "documents", DOCUMENT_SCHEMA, config.output, config.output.partition_columns)
     )
     (
         rejected
         | "RejectedRows" >> beam.Map(rejected_row)
-        | "WriteRejected" >> WriteParquetRows(paths["rejected"], REJECTED_SCHEMA, config.output)
+        | "WriteRejected" >> WriteParquetRows(paths["rejected"], "rejected", REJECTED_SCHEMA, config.output)
     )
-    clusters | "WriteClusters" >> WriteParquetRows(paths["clusters"], CLUSTER_SCHEMA, config.output)
+    clusters | "WriteClusters" >> WriteParquetRows(paths["clusters"], "clusters", CLUSTER_SCHEMA, config.output)
     if incremental:
         (
             documents
             | "IndexKeptDocuments" >> IndexKeptDocuments(config.dedup, incremental.run_date)
-            | "WriteIndex" >> WriteParquetRows(paths["index"], index_schema(config), config.output)
+            | "WriteIndex" >> WriteParquetRows(paths["index"], "index", index_schema(config), config.output)
         )
     stats = {
         "file_counts": read[FILE_COUNTS_TAG],

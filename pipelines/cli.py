@@ -1,4 +1,5 @@
-"""The `corpusbeam` command: `run` a corpus job, or print the `lsh` parameters of a threshold."""
+"""The `corpusbeam` command: `run` a corpus job, `report` and `inspect` a finished one, or print the
+`lsh` parameters of a threshold."""
 
 from __future__ import annotations
 
@@ -23,11 +24,18 @@ def _parser() -> argparse.ArgumentParser:
         description="Raw text shards -> clean, near-deduplicated Parquet corpus (Apache Beam).",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines during a run")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a corpus job", epilog=_RUN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     from pipelines.options import CorpusOptions  # imports Beam: only once logging is set up
 
     CorpusOptions._add_argparse_args(run)
+    report = sub.add_parser("report", help="(re)build DIR/report.html from a finished run's outputs")
+    report.add_argument("dir", help="the --output folder of a finished run")
+    report.add_argument("--to", help="write the page here instead of DIR/report.html")
+    inspect = sub.add_parser("inspect", help="summary of a finished run, or of one cluster, in the terminal")
+    inspect.add_argument("dir", help="the --output folder of a finished run")
+    inspect.add_argument("--cluster", type=int, help="show this cluster (an id from clusters/ or the summary)")
     lsh = sub.add_parser("lsh", help="print LSH bands x rows and the candidate probability curve")
     lsh.add_argument("--threshold", type=float, default=0.8)
     lsh.add_argument("--num-perm", type=int, default=128)
@@ -53,19 +61,54 @@ def _print_lsh(args: argparse.Namespace) -> None:
 
 
 def _print_run(stats: dict) -> None:
-    print(f"input records   {stats['input_records']:>10,}  from {stats['input_files']} files")
-    print(
-        f"documents       {stats['documents']:>10,}  ({stats['unique_documents']:,} unique, {stats['duplicates']:,} duplicates in {stats['clusters']:,} clusters)"
-    )
-    print(f"rejected        {stats['rejected']:>10,}  {stats['rejected_by_reason']}")
-    incremental = stats["run"]["incremental"]
-    if incremental is not None:
-        print(
-            f"incremental     {stats['duplicates_of_earlier_runs']:>10,}  documents repeat earlier runs' documents "
-            f"(index of {len(incremental['prior_index_files'])} files; this run's index in index/)"
-        )
-    print(f"wall time       {stats['run']['wall_seconds']:>10.1f} s  ({stats['run']['runner']})")
-    print(f"Parquet written under {stats['run']['output']}/ (documents/, rejected/, clusters/, stats.json, _SUCCESS)")
+    """The final summary table of a run."""
+    from pipelines.outputs import reason_stage
+
+    rejected_at = {"read": 0, "clean": 0, "quality": 0}
+    for reason, count in stats["rejected_by_reason"].items():
+        rejected_at[reason_stage(reason)] += count
+    rows = [
+        ("input records", stats["input_records"], f"from {stats['input_files']} files"),
+        ("rejected reading", rejected_at["read"], ""),
+        ("rejected cleaning", rejected_at["clean"], ""),
+        ("rejected quality", rejected_at["quality"], ""),
+        ("documents", stats["documents"], "written to documents/"),
+        ("duplicates", stats["duplicates"], f"in {stats['clusters']:,} near-duplicate clusters"),
+        ("unique documents", stats["unique_documents"], "is_duplicate = false"),
+    ]
+    if stats["run"]["incremental"] is not None:
+        rows.append(("repeats of earlier runs", stats["duplicates_of_earlier_runs"], "documents an earlier run already kept"))
+    print(f"{'stage':<24}{'records':>12}")
+    for name, count, note in rows:
+        print(f"{name:<24}{count:>12,}  {note}".rstrip())
+    reasons = sorted(stats["rejected_by_reason"].items(), key=lambda kv: (-kv[1], kv[0]))
+    if reasons:
+        print("rejected by reason      " + ", ".join(f"{reason} {n:,}" for reason, n in reasons))
+    print(f"wall time               {stats['run']['wall_seconds']:.1f} s ({stats['run']['runner']})")
+    output = stats["run"]["output"]
+    print(f"Parquet written under {output}/ (documents/, rejected/, clusters/, stats.json, report.html, _SUCCESS)")
+    print(f"next: open {output}/report.html, or run `corpusbeam inspect {output}`")
+
+
+def _report_or_inspect(args: argparse.Namespace) -> int:
+    from pipelines.inspect_run import ClusterNotFound, cluster_summary, run_summary
+    from pipelines.outputs import NotARun, open_run
+    from pipelines.report import write_report
+
+    try:
+        run = open_run(args.dir)
+        if args.command == "report":
+            print(f"wrote {write_report(run, args.to or run.folder + '/report.html')}")
+        elif args.cluster is not None:
+            print(cluster_summary(run, args.cluster))
+        else:
+            print(run_summary(run))
+    except (NotARun, ClusterNotFound) as err:
+        if args.debug:
+            raise
+        print(f"corpusbeam: error: {err}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def _quiet_gcp_notice(record: logging.LogRecord) -> bool:
@@ -73,13 +116,28 @@ def _quiet_gcp_notice(record: logging.LogRecord) -> bool:
     return "apitools not found" not in record.getMessage()
 
 
+def _no_beam_tracebacks(record: logging.LogRecord) -> bool:
+    """Without --debug, a failing step's traceback that Beam logs is left out: the CLI's own
+    one-line message names the step and the error, and --debug shows everything."""
+    return not (record.name.startswith("apache_beam") and record.levelno >= logging.ERROR)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     level = logging.DEBUG if "--debug" in argv else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger().addFilter(_quiet_gcp_notice)
+    if "--debug" not in argv:
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(_no_beam_tracebacks)
     parser = _parser()
     args, beam_args = parser.parse_known_args(argv)
+    if not args.quiet:
+        logging.getLogger("corpusbeam.progress").setLevel(logging.INFO)
+    if args.command in ("report", "inspect"):
+        if beam_args:
+            parser.error(f"unrecognised arguments: {' '.join(beam_args)}")
+        return _report_or_inspect(args)
     if args.command == "lsh":
         if beam_args:
             parser.error(f"unrecognised arguments: {' '.join(beam_args)}")
@@ -89,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     from pipelines.run import RunError, run
     from transforms.config import ConfigError
 
-    run_argv = [a for a in argv if a != "--debug"]
+    run_argv = [a for a in argv if a not in ("--debug", "--quiet")]
     run_argv = run_argv[run_argv.index("run") + 1 :]
     try:
         stats = run(run_argv)

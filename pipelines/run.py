@@ -21,8 +21,10 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-from pipelines.build import Incremental, build_pipeline, output_paths
+from pipelines.build import Incremental, build_pipeline, output_paths, parquet_files
 from pipelines.options import DEFAULT_RUNNER, CorpusOptions, beam_flags, effective_runner
+from pipelines.outputs import FinishedRun
+from pipelines.report import write_report
 from transforms.accounting import accounting_problems
 from transforms.config import RunConfig, load_config
 from transforms.dedup import SHUFFLE_RECEIVED, SHUFFLE_SENT, resolve_lsh
@@ -65,8 +67,8 @@ def _check_inputs(patterns: list[str]) -> set[str]:
 def _published(output: str) -> list[str]:
     """The files of a published run in `output` (outputs, stats.json and the success marker)."""
     paths = output_paths(output)
-    existing = [p for name in _OUTPUTS for p in _matches(paths[name] + "*")]
-    return existing + _matches(paths["stats"]) + _matches(_join(output, SUCCESS_MARKER))
+    existing = [p for name in _OUTPUTS for p in _matches(_join(paths[name], "**"))]
+    return existing + _matches(paths["stats"]) + _matches(paths["report"]) + _matches(_join(output, SUCCESS_MARKER))
 
 
 def _join(folder: str, name: str) -> str:
@@ -91,7 +93,25 @@ def _prepare_output(output: str | None, overwrite: bool) -> str:
             len(stale),
             _STAGING_PREFIX,
         )
-    return _join(output, f"{_STAGING_PREFIX}{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}")
+    staging = _join(output, f"{_STAGING_PREFIX}{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}")
+    _check_writable(output, staging)
+    return staging
+
+
+def _check_writable(output: str, staging: str) -> None:
+    """Write and delete a file where the run will write, so a folder it cannot write to fails now,
+    with a message, instead of after the whole job has run."""
+    probe = _join(staging, "_write_check")
+    try:
+        with FileSystems.create(probe) as handle:
+            handle.write(b"")
+        FileSystems.delete([probe])
+    except Exception as err:  # noqa: BLE001 - any filesystem's refusal means the same to the user
+        reason = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise RunError(
+            f"cannot write to --output {output!r} ({reason}); choose a folder you can write to, or fix its "
+            "permissions (for gs:// or s3://, the credentials and the bucket name)"
+        ) from None
 
 
 def _delete_folder(folder: str) -> None:
@@ -112,18 +132,22 @@ def _publish(staging: str, output: str, stats: dict) -> None:
     marker = _join(output, SUCCESS_MARKER)
     if FileSystems.exists(marker):
         FileSystems.delete([marker])
-    old = _published(output)
-    if old:
-        FileSystems.delete(old)
     staged, final = output_paths(staging), output_paths(output)
     for name in _OUTPUTS:
-        sources = _matches(staged[name] + "*.parquet")
-        if not sources:
-            continue
-        folder = final[name].rsplit("/", 1)[0]
-        if not FileSystems.exists(folder):
-            FileSystems.mkdirs(folder)
-        FileSystems.rename(sources, [_join(folder, src.rsplit("/", 1)[-1]) for src in sources])
+        _delete_folder(final[name])  # with any Hive subfolders of the old run
+    for name in ("stats", "report"):
+        if FileSystems.exists(final[name]):
+            FileSystems.delete([final[name]])
+    for name in _OUTPUTS:
+        sources = _matches(parquet_files(staged[name]))
+        targets = [final[name] + src[len(staged[name]) :] for src in sources]
+        for folder in sorted({target.rsplit("/", 1)[0] for target in targets}):
+            if not FileSystems.exists(folder):
+                FileSystems.mkdirs(folder)
+        if sources:
+            FileSystems.rename(sources, targets)
+    if FileSystems.exists(staged["report"]):
+        FileSystems.rename([staged["report"]], [final["report"]])
     with FileSystems.create(final["stats"]) as handle:
         handle.write(json.dumps(stats, indent=2).encode("utf-8"))
     _delete_folder(staging)
@@ -295,11 +319,11 @@ def _verify(output: str, files: set[str], indexed: bool) -> dict:
     if unread:
         problems.append(f"{len(unread)} input files missing from the counts, e.g. {unread[0]}")
     for name in ("documents", "rejected"):
-        written = _row_count(paths[name] + "*.parquet")
+        written = _row_count(parquet_files(paths[name]))
         if written != stats[name]:
             problems.append(f"{name}: {written} rows written but {stats[name]} counted")
     if indexed:
-        written = _row_count(paths["index"] + "*.parquet")
+        written = _row_count(parquet_files(paths["index"]))
         if written != stats["unique_documents"]:
             problems.append(f"index: {written} rows written for {stats['unique_documents']} kept documents")
     if problems:
@@ -314,9 +338,11 @@ def run(argv: list[str]) -> dict:
     root = _absolute(corpus.output) if corpus.output else corpus.output
     run_date = _run_date(corpus.run_date)
     output = _join(root, f"run_date={run_date}") if root and run_date else root
+    if not root:
+        raise RunError("no output: give --output DIR")
     files = _check_inputs(inputs)
-    staging = _prepare_output(output, corpus.overwrite)
     incremental = _plan_incremental(corpus, config, root, output, run_date)
+    staging = _prepare_output(output, corpus.overwrite)
     started = time.monotonic()
     try:
         p = beam.Pipeline(options=options)
@@ -341,8 +367,22 @@ def run(argv: list[str]) -> dict:
         else {"run_date": incremental.run_date, "prior_index_files": list(incremental.prior_files)},
         "config": {k: v for k, v in asdict(config).items() if k != "beam"},
     }
+    _stage_report(staging, stats)
     _publish(staging, output, stats)
     return stats
+
+
+def _stage_report(staging: str, stats: dict) -> None:
+    """report.html from the staged outputs; a report that fails to build does not fail the run."""
+    try:
+        write_report(FinishedRun(folder=staging, stats=stats), output_paths(staging)["report"])
+    except Exception as err:  # noqa: BLE001 - the data is verified; the page can be rebuilt later
+        logger.warning(
+            "report.html was not built (%s: %s); build it with `corpusbeam report %s`",
+            type(err).__name__,
+            err,
+            stats["run"]["output"],
+        )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ at once with a message that names the key, instead of hours later on a worker.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -168,16 +169,32 @@ class DedupConfig:
 CODECS = ("zstd", "snappy", "gzip", "none")
 
 
+# Document columns that make sensible Hive partitions: few distinct values, all strings or dates.
+PARTITION_COLUMNS = ("lang", "site", "date")
+
+
 @dataclass(frozen=True)
 class OutputConfig:
     codec: str = "zstd"
     num_shards: int = 0  # 0: the runner decides
     row_group_mb: int = 64
+    # Hive-style folders of documents/, e.g. "lang" -> documents/lang=en/part-*.parquet; "" for none.
+    partition_by: str = ""
 
     def __post_init__(self) -> None:
         _require(self.codec in CODECS, "output.codec", f"must be one of {', '.join(CODECS)}")
         _require(self.num_shards >= 0, "output.num_shards", "must be >= 0")
         _require(self.row_group_mb >= 1, "output.row_group_mb", "must be >= 1")
+        unknown = [c for c in self.partition_columns if c not in PARTITION_COLUMNS]
+        _require(
+            not unknown and len(set(self.partition_columns)) == len(self.partition_columns),
+            "output.partition_by",
+            f'{self.partition_by!r}: give comma-separated columns of {", ".join(PARTITION_COLUMNS)}, each once (or "" for none)',
+        )
+
+    @property
+    def partition_columns(self) -> tuple[str, ...]:
+        return tuple(c.strip() for c in self.partition_by.split(",") if c.strip())
 
 
 @dataclass(frozen=True)
@@ -208,6 +225,11 @@ def _coerce(key: str, value: Any, default: Any) -> Any:
     return value
 
 
+def _did_you_mean(name: str, known) -> str:
+    close = difflib.get_close_matches(name, sorted(known), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
 def _build_section(name: str, values: Any) -> Any:
     cls = _SECTIONS[name].default_factory  # type: ignore[misc]
     if name == "beam":
@@ -220,7 +242,11 @@ def _build_section(name: str, values: Any) -> Any:
     known = {f.name for f in dataclasses.fields(cls)}
     kwargs = {}
     for key, value in values.items():
-        _require(key in known, f"{name}.{key}", f"unknown key; known keys of '{name}': {', '.join(sorted(known))}")
+        _require(
+            key in known,
+            f"{name}.{key}",
+            f"unknown key{_did_you_mean(key, known)}; known keys of '{name}': {', '.join(sorted(known))}",
+        )
         kwargs[key] = _coerce(f"{name}.{key}", value, getattr(defaults, key))
     return cls(**kwargs)
 
@@ -251,10 +277,18 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
     for text in overrides:
         key, value = parse_override(text)
         section, _, name = key.partition(".")
-        _require(section in _SECTIONS, key, f"unknown section; known sections: {', '.join(_SECTIONS)}")
+        _require(
+            section in _SECTIONS,
+            key,
+            f"unknown section{_did_you_mean(section, _SECTIONS)}; known sections: {', '.join(_SECTIONS)}",
+        )
         if not isinstance(data.get(section), dict):
             data[section] = {}
         data[section][name] = value
     for section in data:
-        _require(section in _SECTIONS, section, f"unknown section; known sections: {', '.join(_SECTIONS)}")
+        _require(
+            section in _SECTIONS,
+            section,
+            f"unknown section{_did_you_mean(section, _SECTIONS)}; known sections: {', '.join(_SECTIONS)}",
+        )
     return RunConfig(**{name: _build_section(name, values) for name, values in data.items()})

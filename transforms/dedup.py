@@ -63,6 +63,7 @@ SHUFFLE_SENT = "dedup:shuffle-sent"
 SHUFFLE_RECEIVED = "dedup:shuffle-received"
 _sent = Metrics.counter(NAMESPACE, SHUFFLE_SENT)
 _received = Metrics.counter(NAMESPACE, SHUFFLE_RECEIVED)
+_count = get_counter_inc_fn()  # for plain functions; resolves the running bundle at each call
 
 
 def resolve_lsh(config: DedupConfig) -> tuple[int, int]:
@@ -108,7 +109,9 @@ def key_by_doc(doc: Document) -> tuple[int, Document]:
 def _bucket_edges(element: tuple[int, Iterable[int]]) -> list[tuple[int, int]]:
     nodes = list(element[1])
     _received.inc(len(nodes))
-    return bucket_star_edges(nodes)
+    edges = bucket_star_edges(nodes)
+    _count("dedup:candidate-links", len(edges))
+    return edges
 
 
 def _salted(element: tuple[int, int], fanout: int) -> tuple[tuple[int, int], int]:
@@ -128,6 +131,7 @@ class _PartEdgesFn(beam.DoFn):
         _received.inc(len(nodes))
         unique = sorted(set(nodes))
         root = unique[0]
+        _count("dedup:candidate-links", len(unique) - 1)
         for node in unique[1:]:
             yield node, root
         _sent.inc()

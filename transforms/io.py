@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from urllib.parse import quote
 
 import apache_beam as beam
+import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io import fileio
 from apache_beam.io.filesystem import CompressionTypes
@@ -26,12 +28,13 @@ from transforms.prior_index import PriorDoc, prior_from_row
 from transforms.records import Document, Rejected
 from transforms.warc import CONTENT_RECORD_TYPES, arc_headers, iter_lenient_records, record_to_document
 
-__all__ = ["ReadRawShards", "ReadPriorIndex", "WriteParquetRows", "REJECTED_TAG", "FILE_COUNTS_TAG"]
+__all__ = ["ReadRawShards", "ReadPriorIndex", "WriteParquetRows", "hive_folder", "HIVE_NULL", "REJECTED_TAG", "FILE_COUNTS_TAG"]
 
 logger = logging.getLogger(__name__)
 
 REJECTED_TAG = "rejected"
 FILE_COUNTS_TAG = "file_counts"
+HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"  # the folder of rows whose partition value is null
 _READ_CHUNK = 1 << 20
 
 
@@ -177,6 +180,7 @@ class _ReadShardFn(beam.DoFn):
         return []
 
     def _route(self, item: Document | Rejected) -> object:
+        self._inc("input-records")
         if isinstance(item, Rejected):
             self._inc(f"filtered:{item.reason}")
             return beam.pvalue.TaggedOutput(REJECTED_TAG, item)
@@ -279,21 +283,98 @@ class ReadPriorIndex(beam.PTransform):
         )
 
 
-class WriteParquetRows(beam.PTransform):
-    """Rows (dicts matching `schema`) -> `<prefix>-SSSSS-of-NNNNN.parquet` with the configured codec."""
+def hive_folder(columns: tuple[str, ...], row: dict) -> str:
+    """`lang=en/date=2025-03-13`: the Hive-style folder of a row; a null value is Hive's default partition."""
+    parts = []
+    for column in columns:
+        value = row[column]
+        text = HIVE_NULL if value is None else quote(str(value), safe="-_.@")
+        parts.append(f"{column}={text}")
+    return "/".join(parts)
 
-    def __init__(self, file_path_prefix: str, schema, config: OutputConfig) -> None:
-        super().__init__()
-        self._prefix = file_path_prefix
+
+def _partitioned(row: dict, columns: tuple[str, ...], shards: int) -> tuple[tuple[str, int], dict]:
+    return (hive_folder(columns, row), row["doc_key"] % shards), row
+
+
+class _WritePartitionFileFn(beam.DoFn):
+    """((folder, shard), rows) -> one Parquet file `<root>/<folder>/part-SSSSS-of-NNNNN.parquet`.
+
+    The name depends only on the key, so a retried bundle rewrites the same file; rows are written
+    in row groups of about `row_group_mb` (estimated from Arrow buffer sizes), never all in memory.
+    """
+
+    def __init__(self, root: str, schema: pa.Schema, config: OutputConfig, shards: int) -> None:
+        self._root = root.rstrip("/")
         self._schema = schema
         self._config = config
+        self._shards = shards
+
+    def process(self, element: tuple[tuple[str, int], Iterable[dict]]) -> Iterator[str]:
+        (folder, shard), rows = element
+        path = f"{self._root}/{folder}/part-{shard:05d}-of-{self._shards:05d}.parquet"
+        limit = self._config.row_group_mb * 1024 * 1024
+        with FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+            with pq.ParquetWriter(handle, self._schema, compression=self._config.codec) as writer:
+                batches, size, pending = [], 0, []
+                for row in rows:
+                    pending.append(row)
+                    if len(pending) == 1024:
+                        batches.append(pa.RecordBatch.from_pylist(pending, schema=self._schema))
+                        size, pending = size + batches[-1].nbytes, []
+                        if size >= limit:
+                            writer.write_table(pa.Table.from_batches(batches), row_group_size=1 << 30)
+                            batches, size = [], 0
+                if pending:
+                    batches.append(pa.RecordBatch.from_pylist(pending, schema=self._schema))
+                if batches:
+                    writer.write_table(pa.Table.from_batches(batches), row_group_size=1 << 30)
+        yield path
+
+
+class WriteParquetRows(beam.PTransform):
+    """Rows (dicts matching `schema`) -> `<folder>/part-SSSSS-of-NNNNN.parquet` with the configured codec.
+
+    With `partition_by` columns, files go to Hive-style folders (`<folder>/lang=en/part-...`); the
+    partition columns are then in the folder names, not in the files, as Hive, Spark, DuckDB and
+    pyarrow datasets expect. Each partition is written as `num_shards` files (1 when 0), split by
+    `doc_key`.
+    """
+
+    def __init__(
+        self, folder: str, name: str, schema: pa.Schema, config: OutputConfig, partition_by: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__()
+        self._folder = folder.rstrip("/")
+        self._name = name
+        self._schema = schema
+        self._config = config
+        self._partition_by = tuple(partition_by)
 
     def expand(self, rows: beam.PCollection) -> beam.PCollection:
-        return rows | "WriteParquet" >> WriteToParquet(
-            self._prefix,
-            self._schema,
-            codec=self._config.codec,
-            row_group_buffer_size=self._config.row_group_mb * 1024 * 1024,
-            file_name_suffix=".parquet",
-            num_shards=self._config.num_shards,
+        counted = rows | "Count" >> beam.Map(_counted, f"written:{self._name}")
+        if not self._partition_by:
+            return counted | "WriteParquet" >> WriteToParquet(
+                f"{self._folder}/part",
+                self._schema,
+                codec=self._config.codec,
+                row_group_buffer_size=self._config.row_group_mb * 1024 * 1024,
+                file_name_suffix=".parquet",
+                num_shards=self._config.num_shards,
+            )
+        shards = self._config.num_shards or 1
+        schema = pa.schema([f for f in self._schema if f.name not in self._partition_by], metadata=self._schema.metadata)
+        return (
+            counted
+            | "KeyByPartition" >> beam.Map(_partitioned, self._partition_by, shards)
+            | "GroupPartitions" >> beam.GroupByKey()
+            | "WritePartitionFiles" >> beam.ParDo(_WritePartitionFileFn(self._folder, schema, self._config, shards))
         )
+
+
+_count = get_counter_inc_fn()
+
+
+def _counted(row: dict, name: str) -> dict:
+    _count(name)
+    return row

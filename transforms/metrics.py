@@ -1,24 +1,96 @@
 """Counter injection: pure functions take `counter_inc_fn`, Beam code passes a Metrics counter.
 
 Names follow `passed` / `filtered:<reason>` / `line-filtered:<reason>` so that runs and tests
-read the same numbers.
+read the same numbers. Every Beam-backed counter also feeds this process's `Progress`, which logs
+the running counts at a steady interval: Beam's committed metrics arrive only when a job ends on
+the local runner, and a person watching a two-hour job wants to see it move.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import threading
+import time
 from collections.abc import Callable
+
+__all__ = ["CounterIncFn", "NAMESPACE", "Progress", "get_counter_inc_fn", "noop_counter", "progress_line"]
 
 CounterIncFn = Callable[[str], None]
 
 NAMESPACE = "corpusbeam"
+
+# Logged at INFO to this logger; the CLI shows it. Cluster runners put it in the worker logs.
+progress_logger = logging.getLogger("corpusbeam.progress")
+_INTERVAL_ENV = "CORPUSBEAM_PROGRESS_SECONDS"
+_DEFAULT_INTERVAL = 10.0
 
 
 def noop_counter(name: str) -> None:
     """A counter for callers that do not count."""
 
 
+def progress_line(counts: dict[str, int], elapsed: float) -> str:
+    """One line of running counts: read, cleaned, rejected by reason, candidate links, clusters, written."""
+    read = counts.get("input-records", 0)
+    rejected = {name.split(":", 1)[1]: n for name, n in counts.items() if name.startswith("filtered:")}
+    reasons = ", ".join(f"{reason} {n:,}" for reason, n in sorted(rejected.items(), key=lambda kv: (-kv[1], kv[0]))[:4])
+    parts = [
+        f"read {read:,} ({read / elapsed if elapsed > 0 else 0.0:,.0f}/s)",
+        f"cleaned {counts.get('passed', 0):,}",
+        f"rejected {sum(rejected.values()):,}" + (f" ({reasons})" if reasons else ""),
+        f"candidate links {counts.get('dedup:candidate-links', 0):,}",
+        f"near-duplicate clusters {counts.get('dedup:near-duplicate-clusters', 0):,}",
+        f"documents written {counts.get('written:documents', 0):,}",
+    ]
+    return f"progress {elapsed:6.0f} s | " + " | ".join(parts)
+
+
+class Progress:
+    """Counts of this process, logged every `interval` seconds (0: never) while they change.
+
+    One per worker process: on the in-memory runner that is the whole job; on a cluster each
+    worker logs its own share.
+    """
+
+    def __init__(self, interval: float) -> None:
+        self._interval = interval
+        self._counts: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._started: float | None = None
+        self._last = 0.0
+
+    def add(self, name: str, amount: int) -> None:
+        self._counts[name] = self._counts.get(name, 0) + amount
+        if self._interval <= 0:
+            return
+        now = time.monotonic()
+        if self._started is None:
+            self._started = self._last = now
+        if now - self._last >= self._interval:
+            with self._lock:
+                if now - self._last >= self._interval:
+                    self._last = now
+                    progress_logger.info(progress_line(dict(self._counts), now - self._started))
+
+    def counts(self) -> dict[str, int]:
+        return dict(self._counts)
+
+
+def _interval() -> float:
+    try:
+        return float(os.environ.get(_INTERVAL_ENV, _DEFAULT_INTERVAL))
+    except ValueError:
+        return _DEFAULT_INTERVAL
+
+
+_progress = Progress(_interval())
+
+
 def get_counter_inc_fn(namespace: str = NAMESPACE) -> CounterIncFn:
-    """A `counter_inc_fn` backed by Beam metrics; imports Beam lazily so pure modules stay Beam-free."""
+    """A `counter_inc_fn` backed by Beam metrics and this process's progress log; imports Beam
+    lazily so pure modules stay Beam-free. Usable at module level: a Beam counter resolves the
+    running bundle when it is incremented."""
     from apache_beam.metrics import Metrics
 
     counters: dict[str, object] = {}
@@ -28,5 +100,6 @@ def get_counter_inc_fn(namespace: str = NAMESPACE) -> CounterIncFn:
         if counter is None:
             counter = counters[name] = Metrics.counter(namespace, name)
         counter.inc(amount)  # type: ignore[attr-defined]
+        _progress.add(name, amount)
 
     return inc

@@ -1,0 +1,98 @@
+"""`corpusbeam inspect DIR [--cluster ID]`: a finished run, or one of its clusters, in the terminal."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pipelines.outputs import FinishedRun, reason_stage
+from pipelines.report import gather
+
+__all__ = ["run_summary", "cluster_summary", "ClusterNotFound"]
+
+_SNIPPET_CHARS = 300
+
+
+class ClusterNotFound(LookupError):
+    """No cluster with that id; the message says where to find ids."""
+
+
+def _table(rows: list[tuple[str, str]], indent: str = "  ") -> list[str]:
+    width = max((len(name) for name, _ in rows), default=0)
+    return [f"{indent}{name:<{width}}  {value}" for name, value in rows]
+
+
+def run_summary(run: FinishedRun) -> str:
+    """Counts, stage funnel, rejections, clusters, languages and timing of a run."""
+    data = gather(run)
+    stats = data.stats
+    meta = stats.get("run", {})
+    lines = [
+        f"run in {run.folder}",
+        f"  runner {meta.get('runner', '?')}, wall time {meta.get('wall_seconds', 0):,.1f} s",
+        "",
+        "stage funnel",
+    ]
+    lines += _table([(name, f"{count:>12,}") for name, count in data.funnel])
+    lines += ["", f"rejected {stats['rejected']:,} (rejected/ has each record with its reason)"]
+    lines += _table([(f"{reason} [{reason_stage(reason)}]", f"{n:>12,}") for reason, _, n in data.reasons]) or ["  none"]
+    lines += ["", f"near duplicates: {stats['duplicates']:,} documents in {stats['clusters']:,} clusters"]
+    if data.lsh:
+        bands, rows, threshold, _ = data.lsh
+        lines.append(f"  threshold {threshold}, LSH {bands} bands x {rows} rows")
+    lines += _table([(f"size {name}", f"{n:>12,} clusters") for name, n in data.cluster_sizes])
+    if data.examples:
+        largest = data.examples[0]
+        lines.append(
+            f"  largest: cluster {largest.cluster_id} ({largest.size} documents): corpusbeam inspect {run.folder} --cluster {largest.cluster_id}"
+        )
+    lines += ["", "languages"] + _table([(lang, f"{n:>12,}") for lang, n in data.languages])
+    if meta.get("stage_seconds"):
+        lines += ["", "CPU seconds by stage"] + _table(
+            [(stage, f"{sec:>12,.1f}") for stage, sec in meta["stage_seconds"].items()]
+        )
+    return "\n".join(lines)
+
+
+def cluster_summary(run: FinishedRun, cluster_id: int) -> str:
+    """One cluster: its representative and every member with similarity, containment and a text snippet."""
+    clusters = run.read(
+        "clusters",
+        ["cluster_id", "representative_id", "representative_run_date", "size", "member_ids", "similarities", "containments"],
+        where=lambda t: pc.equal(t["cluster_id"], pa.scalar(cluster_id, pa.int64())),
+    ).to_pylist()
+    if not clusters:
+        raise ClusterNotFound(
+            f"no cluster {cluster_id} in {run.folder}: clusters/ lists the ids of clusters with more than one document "
+            f"(`corpusbeam inspect {run.folder}` names the largest)"
+        )
+    cluster = clusters[0]
+    ids = set(cluster["member_ids"])
+    docs = run.read(
+        "documents",
+        ["id", "url", "n_words", "text"],
+        where=lambda t: pc.is_in(t["id"], value_set=pa.array(sorted(ids), pa.string())),
+    ).to_pylist()
+    by_id = {doc["id"]: doc for doc in docs}
+    lines = [f"cluster {cluster_id}: {cluster['size']} documents, representative {cluster['representative_id']}"]
+    if cluster["representative_run_date"]:
+        lines.append(f"  the representative was kept by the run of {cluster['representative_run_date']}")
+    for i, (member, similarity, containment) in enumerate(
+        zip(cluster["member_ids"], cluster["similarities"], cluster["containments"])
+    ):
+        doc = by_id.get(member, {})
+        role = "representative" if i == 0 else f"similarity {similarity:.3f}, containment {containment:.3f}"
+        lines.append("")
+        lines.append(f"[{i}] {member}  ({role}; {doc.get('n_words', '?')} words)")
+        if doc.get("url"):
+            lines.append(f"    {doc['url']}")
+        snippet = " ".join((doc.get("text") or "(text not in this run: an earlier run's document)").split())
+        lines += textwrap.wrap(
+            snippet[:_SNIPPET_CHARS] + ("…" if len(snippet) > _SNIPPET_CHARS else ""),
+            100,
+            initial_indent="    ",
+            subsequent_indent="    ",
+        )
+    return "\n".join(lines)

@@ -1,0 +1,105 @@
+"""Reading a finished run back: stats.json and its Parquet tables, through Beam's FileSystems (local,
+gs://, s3://), for `corpusbeam report` and `corpusbeam inspect`.
+
+Only the columns asked for are read, so a summary of a large corpus does not load its text.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
+
+from pipelines.build import output_paths, parquet_files
+from transforms.io import HIVE_NULL
+
+__all__ = ["FinishedRun", "NotARun", "open_run", "reason_stage"]
+
+_CLEAN_REASONS = ("empty_after_cleaning", "too_short")
+_QUALITY_PREFIXES = ("gopher_", "c4_", "fineweb_")
+
+
+class NotARun(ValueError):
+    """The folder holds no finished run; the message says what is missing and what to do."""
+
+
+def reason_stage(reason: str) -> str:
+    """The stage that rejects with `reason`: read, clean or quality."""
+    if reason.startswith(_QUALITY_PREFIXES):
+        return "quality"
+    if reason in _CLEAN_REASONS:
+        return "clean"
+    return "read"
+
+
+def _hive_values(path: str, folder: str) -> dict[str, str | None]:
+    """{column: value} of the `column=value` folders between a table's folder and one of its files."""
+    values: dict[str, str | None] = {}
+    for part in path[len(folder.rstrip("/")) + 1 :].split("/")[:-1]:
+        column, sep, value = part.partition("=")
+        if sep:
+            values[column] = None if value == HIVE_NULL else unquote(value)
+    return values
+
+
+@dataclass(frozen=True)
+class FinishedRun:
+    """A published run folder: its stats and lazy access to its tables."""
+
+    folder: str
+    stats: dict
+
+    def files(self, table: str) -> list[str]:
+        pattern = parquet_files(output_paths(self.folder)[table])
+        return sorted(m.path for m in FileSystems.match([pattern])[0].metadata_list)
+
+    def read(self, table: str, columns: list[str], where=None) -> pa.Table:
+        """`columns` of every file of `table`, Hive partition columns filled in from the folder names.
+
+        `where(batch) -> mask` keeps only the matching rows of each record batch (for picking a few
+        documents' text without holding all of it).
+        """
+        folder = output_paths(self.folder)[table]
+        parts = []
+        for path in self.files(table):
+            hive = _hive_values(path, folder)
+            with FileSystems.open(path) as handle:
+                parquet = pq.ParquetFile(handle)
+                present = [c for c in columns if c in parquet.schema_arrow.names]
+                for batch in parquet.iter_batches(batch_size=65536, columns=present):
+                    table_part = pa.Table.from_batches([batch]) if batch.num_rows else None
+                    if table_part is None:
+                        continue
+                    for column in columns:
+                        if column in hive and column not in present:
+                            table_part = table_part.append_column(
+                                column, pa.array([hive[column]] * table_part.num_rows, pa.string())
+                            )
+                    if where is not None:
+                        table_part = table_part.filter(where(table_part))
+                    parts.append(table_part.select([c for c in columns if c in table_part.column_names]))
+        if not parts:
+            return pa.table({c: pa.array([], pa.null()) for c in columns})
+        return pa.concat_tables(parts, promote_options="permissive")
+
+
+def open_run(folder: str) -> FinishedRun:
+    """The run published in `folder`; NotARun when it has no `_SUCCESS` and stats.json."""
+    folder = folder.rstrip("/")
+    stats_path = output_paths(folder)["stats"]
+    if not FileSystems.exists(f"{folder}/_SUCCESS") or not FileSystems.exists(stats_path):
+        dated = FileSystems.match([f"{folder}/run_date=*/_SUCCESS"])[0].metadata_list
+        hint = ""
+        if dated:
+            latest = sorted(m.path for m in dated)[-1].rsplit("/", 1)[0]
+            hint = f"; it holds dated runs, e.g. {latest}"
+        raise NotARun(
+            f"{folder!r} holds no finished run (no _SUCCESS and stats.json){hint}: give the --output folder of a run that completed"
+        )
+    with FileSystems.open(stats_path) as handle:
+        stats = json.loads(handle.read().decode("utf-8"))
+    return FinishedRun(folder=folder, stats=stats)
