@@ -43,10 +43,10 @@ def run_summary(run: FinishedRun) -> str:
         bands, rows, threshold, _ = data.lsh
         lines.append(f"  threshold {threshold}, LSH {bands} bands x {rows} rows")
     lines += _table([(f"size {name}", f"{n:>12,} clusters") for name, n in data.cluster_sizes])
-    if data.examples:
-        largest = data.examples[0]
+    if data.largest:
+        cluster_id, size = data.largest
         lines.append(
-            f"  largest: cluster {largest.cluster_id} ({largest.size} documents): corpusbeam inspect {run.folder} --cluster {largest.cluster_id}"
+            f"  largest: cluster {cluster_id} ({size} documents): corpusbeam inspect {run.folder} --cluster {cluster_id}"
         )
     lines += ["", "languages"] + _table([(lang, f"{n:>12,}") for lang, n in data.languages])
     if meta.get("stage_seconds"):

@@ -41,6 +41,7 @@ class Example:
     representative_id: str
     member_id: str
     similarity: float
+    containment: float
     left_html: str
     right_html: str
 
@@ -56,6 +57,7 @@ class ReportData:
     lengths: list[tuple[str, int]]  # (n_words bin, documents)
     lsh: tuple[int, int, float, float] | None  # bands, rows, threshold, containment
     examples: list[Example]
+    largest: tuple[int, int] | None  # (cluster_id, size) of the largest cluster
 
 
 def _funnel(stats: dict) -> list[tuple[str, int]]:
@@ -105,57 +107,85 @@ def _similarity_bins(values: list[float]) -> list[tuple[str, int]]:
     return [(f"{low + i / 40:.3f}", bins.get(i, 0)) for i in range(width)] + [("1 (exact)", exact)]
 
 
+_CONTEXT_WORDS = 30  # shown before the first passage both texts share
+
+
 def _word_diff(left: str, right: str) -> tuple[str, str]:
-    """Both texts as HTML with the words the other side lacks marked (<del> left, <ins> right)."""
+    """Both texts as HTML with the words the other side lacks marked (<del> left, <ins> right).
+
+    Each side starts a little before the first passage of 8+ words they share, so a copy cut from
+    the middle of a longer text (joined by containment) is shown where it aligns.
+    """
     a, b = left.split()[:_DIFF_MAX_WORDS], right.split()[:_DIFF_MAX_WORDS]
-    left_parts, right_parts, shown_a, shown_b = [], [], 0, 0
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
-        if shown_a < _EXAMPLE_WORDS:
-            words = escape(" ".join(a[i1 : min(i2, i1 + _EXAMPLE_WORDS - shown_a)]))
-            left_parts.append(words if tag == "equal" else f"<del>{words}</del>" if words else "")
-            shown_a += i2 - i1
-        if shown_b < _EXAMPLE_WORDS:
-            words = escape(" ".join(b[j1 : min(j2, j1 + _EXAMPLE_WORDS - shown_b)]))
-            right_parts.append(words if tag == "equal" else f"<ins>{words}</ins>" if words else "")
-            shown_b += j2 - j1
-    more_a = " …" if len(left.split()) > _EXAMPLE_WORDS else ""
-    more_b = " …" if len(right.split()) > _EXAMPLE_WORDS else ""
-    return " ".join(p for p in left_parts if p) + more_a, " ".join(p for p in right_parts if p) + more_b
+    opcodes = difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+    first = next(((i1, j1) for tag, i1, i2, j1, _ in opcodes if tag == "equal" and i2 - i1 >= 8), (0, 0))
+    start_a, start_b = max(0, first[0] - _CONTEXT_WORDS), max(0, first[1] - _CONTEXT_WORDS)
+    sides = []
+    for words, start, pick, mark, total in (
+        (a, start_a, 0, "del", len(left.split())),
+        (b, start_b, 1, "ins", len(right.split())),
+    ):
+        parts, end = ["…"] if start else [], start + _EXAMPLE_WORDS
+        for tag, *spans in opcodes:
+            lo, hi = spans[2 * pick], spans[2 * pick + 1]
+            lo, hi = max(lo, start), min(hi, end)
+            if lo >= hi:
+                continue
+            text = escape(" ".join(words[lo:hi]))
+            parts.append(text if tag == "equal" else f"<{mark}>{text}</{mark}>")
+        if total > end:
+            parts.append("…")
+        sides.append(" ".join(parts))
+    return sides[0], sides[1]
 
 
 def _examples(run: FinishedRun) -> list[Example]:
     """The largest cluster and the clusters holding the least similar duplicates, up to `_EXAMPLES`."""
-    clusters = run.read("clusters", ["cluster_id", "representative_id", "size", "member_ids", "similarities"]).to_pylist()
+    clusters = run.read(
+        "clusters",
+        [
+            "cluster_id",
+            "representative_id",
+            "representative_key",
+            "size",
+            "member_ids",
+            "member_keys",
+            "similarities",
+            "containments",
+        ],
+    ).to_pylist()
     if not clusters:
         return []
     by_size = sorted(clusters, key=lambda c: (-c["size"], c["cluster_id"]))
     by_low = sorted(clusters, key=lambda c: (min(c["similarities"][1:] or [1.0]), c["cluster_id"]))
-    chosen, seen = [], set()
-    for cluster in [by_size[0], *by_low]:
-        if cluster["cluster_id"] not in seen and len(chosen) < _EXAMPLES:
-            seen.add(cluster["cluster_id"])
-            chosen.append(cluster)
-    picks = {}
+    chosen = list({c["cluster_id"]: c for c in reversed([by_size[0], *by_low[:_EXAMPLES]])}.values())
+    chosen = sorted(chosen, key=lambda c: (c is not by_size[0], min(c["similarities"][1:] or [1.0])))[:_EXAMPLES]
+    picks = []
     for cluster in chosen:
-        members = list(zip(cluster["member_ids"][1:], cluster["similarities"][1:]))
-        if not members:
-            continue
-        member, similarity = min(members, key=lambda m: (m[1], m[0]))
-        picks[cluster["cluster_id"]] = (cluster, member, similarity)
-    wanted = {c["representative_id"] for c, _, _ in picks.values()} | {m for _, m, _ in picks.values()}
+        members = list(zip(cluster["member_ids"], cluster["member_keys"], cluster["similarities"], cluster["containments"]))[1:]
+        if members:
+            picks.append((cluster, min(members, key=lambda m: (m[2], m[1]))))
+    wanted = {c["representative_key"] for c, _ in picks} | {m[1] for _, m in picks}
     texts = run.read(
-        "documents", ["id", "text"], where=lambda t: pc.is_in(t["id"], value_set=pa.array(sorted(wanted), pa.string()))
+        "documents", ["doc_key", "text"], where=lambda t: pc.is_in(t["doc_key"], value_set=pa.array(sorted(wanted), pa.int64()))
     ).to_pylist()
-    text_of = {row["id"]: row["text"] for row in texts}
+    text_of = {row["doc_key"]: row["text"] for row in texts}
     examples = []
-    for cluster, member, similarity in picks.values():
-        left, right = text_of.get(cluster["representative_id"]), text_of.get(member)
-        if left is None or right is None:
+    for cluster, (member_id, member_key, similarity, containment) in picks:
+        left, right = text_of.get(cluster["representative_key"]), text_of.get(member_key)
+        if left is None or right is None:  # an earlier run's representative: its text is not here
             continue
         left_html, right_html = _word_diff(left, right)
         examples.append(
             Example(
-                cluster["cluster_id"], cluster["size"], cluster["representative_id"], member, similarity, left_html, right_html
+                cluster["cluster_id"],
+                cluster["size"],
+                cluster["representative_id"],
+                member_id,
+                similarity,
+                containment,
+                left_html,
+                right_html,
             )
         )
     return examples
@@ -165,7 +195,9 @@ def gather(run: FinishedRun) -> ReportData:
     """Everything the page shows, read from the run's tables (a few columns each) and stats."""
     stats = run.stats
     docs = run.read("documents", ["lang", "n_words", "is_duplicate", "similarity"])
-    sizes = run.read("clusters", ["size"]).column("size").to_pylist() if stats["clusters"] else []
+    clusters = run.read("clusters", ["cluster_id", "size"]).to_pylist() if stats["clusters"] else []
+    sizes = [c["size"] for c in clusters]
+    largest = min(clusters, key=lambda c: (-c["size"], c["cluster_id"]), default=None)
     duplicates = docs.filter(pc.equal(docs["is_duplicate"], True)) if docs.num_rows else docs
     similarities = [v for v in duplicates.column("similarity").to_pylist() if v is not None] if docs.num_rows else []
     languages = Counter(docs.column("lang").to_pylist()) if docs.num_rows else Counter()
@@ -193,6 +225,7 @@ def gather(run: FinishedRun) -> ReportData:
         lengths=_power_bins(docs.column("n_words").to_pylist() if docs.num_rows else [], 16),
         lsh=lsh,
         examples=_examples(run) if stats["clusters"] else [],
+        largest=(largest["cluster_id"], largest["size"]) if largest else None,
     )
 
 
@@ -295,7 +328,7 @@ def render(data: ReportData) -> str:
     examples = "".join(
         f'<div class="example" data-cluster="{e.cluster_id}"><h2>Cluster {e.cluster_id} ({e.size} documents)</h2>'
         f"<p>Representative <code>{escape(e.representative_id)}</code> and its least similar member "
-        f"<code>{escape(e.member_id)}</code> (similarity {e.similarity:.3f}). "
+        f"<code>{escape(e.member_id)}</code> (Jaccard similarity {e.similarity:.3f}, containment {e.containment:.3f}). "
         "Words only on the left are <del>marked</del>, words only on the right are <ins>marked</ins>.</p>"
         f'<div class="pair"><div>{e.left_html}</div><div>{e.right_html}</div></div></div>'
         for e in data.examples

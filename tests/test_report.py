@@ -58,6 +58,11 @@ def test_word_diff_marks_only_the_changed_words():
     left, right = _word_diff("the board voted on Tuesday night to act", "the board voted on Tuesday evening to act")
     assert left == "the board voted on Tuesday <del>night</del> to act"
     assert right == "the board voted on Tuesday <ins>evening</ins> to act"
+    # A copy cut from the middle of a longer text is shown from where it aligns, with some context.
+    words = [f"w{i}" for i in range(400)]
+    left, right = _word_diff(" ".join(words), " ".join(words[200:260]))
+    assert left.startswith("… <del>w170 ") and "</del> w200 w201" in left
+    assert right.startswith("w200 w201") and "<ins>" not in right
     escaped, _ = _word_diff("a <b> c", "a <b> d")
     assert "&lt;b&gt;" in escaped and "<b>" not in escaped
 
@@ -89,8 +94,9 @@ def test_progress_logs_running_counts_at_its_interval(caplog, monkeypatch):
         progress.add("dedup:candidate-links", 4)  # t=4.5: logs
     lines = [r.getMessage() for r in caplog.records]
     assert len(lines) == 2
-    assert "read 10 (5/s)" in lines[0] and "cleaned 7" in lines[0] and "rejected 3 (too_short 3)" in lines[0]
-    assert "read 15" in lines[1] and "candidate links 4" in lines[1]
+    # 10 records through cleaning (7 kept, 3 rejected) in the first 2 s; none in the next 2.5 s.
+    assert "read 10 " in lines[0] and "cleaned 7 (5 records/s)" in lines[0] and "rejected 3 (too_short 3)" in lines[0]
+    assert "read 15 " in lines[1] and "cleaned 7 (0 records/s)" in lines[1] and "candidate links 4" in lines[1]
 
 
 # --- tier 3: through the CLI ---------------------------------------------------------------------

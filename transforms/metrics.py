@@ -30,14 +30,21 @@ def noop_counter(name: str) -> None:
     """A counter for callers that do not count."""
 
 
-def progress_line(counts: dict[str, int], elapsed: float) -> str:
-    """One line of running counts: read, cleaned, rejected by reason, candidate links, clusters, written."""
-    read = counts.get("input-records", 0)
+def _handled(counts: dict[str, int]) -> int:
+    """Records through cleaning and the quality rules so far, kept or rejected."""
+    return sum(n for name, n in counts.items() if name == "passed" or name.startswith("filtered:"))
+
+
+def progress_line(counts: dict[str, int], elapsed: float, previous: dict[str, int] | None = None, interval: float = 0.0) -> str:
+    """One line of running counts: read, cleaned (and records/s since the last line), rejected by
+    reason, candidate links, clusters, written."""
     rejected = {name.split(":", 1)[1]: n for name, n in counts.items() if name.startswith("filtered:")}
     reasons = ", ".join(f"{reason} {n:,}" for reason, n in sorted(rejected.items(), key=lambda kv: (-kv[1], kv[0]))[:4])
+    span = interval if previous is not None else elapsed
+    rate = (_handled(counts) - _handled(previous or {})) / span if span > 0 else 0.0
     parts = [
-        f"read {read:,} ({read / elapsed if elapsed > 0 else 0.0:,.0f}/s)",
-        f"cleaned {counts.get('passed', 0):,}",
+        f"read {counts.get('input-records', 0):,}",
+        f"cleaned {counts.get('passed', 0):,} ({rate:,.0f} records/s)",
         f"rejected {sum(rejected.values()):,}" + (f" ({reasons})" if reasons else ""),
         f"candidate links {counts.get('dedup:candidate-links', 0):,}",
         f"near-duplicate clusters {counts.get('dedup:near-duplicate-clusters', 0):,}",
@@ -59,6 +66,7 @@ class Progress:
         self._lock = threading.Lock()
         self._started: float | None = None
         self._last = 0.0
+        self._logged: dict[str, int] | None = None
 
     def add(self, name: str, amount: int) -> None:
         self._counts[name] = self._counts.get(name, 0) + amount
@@ -70,8 +78,9 @@ class Progress:
         if now - self._last >= self._interval:
             with self._lock:
                 if now - self._last >= self._interval:
-                    self._last = now
-                    progress_logger.info(progress_line(dict(self._counts), now - self._started))
+                    counts = dict(self._counts)
+                    progress_logger.info(progress_line(counts, now - self._started, self._logged, now - self._last))
+                    self._last, self._logged = now, counts
 
     def counts(self) -> dict[str, int]:
         return dict(self._counts)
