@@ -307,3 +307,30 @@ def test_a_failing_step_shows_one_line_without_debug(tmp_path):
     assert "cleaner exploded" in quiet.stderr and "Traceback" not in quiet.stderr
     loud = subprocess.run([*args[:3], "--debug", *args[3:]], capture_output=True, text=True, timeout=180, cwd=ROOT)
     assert loud.returncode != 0 and "Traceback" in loud.stderr
+
+
+@pytest.mark.parametrize("partition_by", [(), ("lang",)])
+def test_parquet_row_groups_follow_row_group_mb(test_pipeline, tmp_path, partition_by):
+    """About `output.row_group_mb` of data per row group, flat or partitioned: a reader that needs a
+    few columns of a large file reads them a row group at a time."""
+    import apache_beam as beam
+    import pyarrow.parquet as pq
+
+    from transforms.config import OutputConfig
+    from transforms.io import WriteParquetRows
+    from transforms.records import DOCUMENT_SCHEMA, Document, document_row
+
+    docs = [
+        Document.read_at("s.jsonl", i, f"d{i}", f"text {i} " + "x" * 200, lang="en", n_words=2, cluster_id=i)
+        for i in range(20000)
+    ]
+    config = OutputConfig(row_group_mb=1, partition_by=",".join(partition_by))
+    with test_pipeline as p:
+        rows = p | beam.Create(docs) | beam.Map(document_row)
+        rows | WriteParquetRows(str(tmp_path / "documents"), "documents", DOCUMENT_SCHEMA, config, partition_by)
+    files = sorted((tmp_path / "documents").rglob("*.parquet"))
+    groups = [pq.ParquetFile(f).metadata.row_group(i) for f in files for i in range(pq.ParquetFile(f).metadata.num_row_groups)]
+    assert sum(g.num_rows for g in groups) == 20000
+    # ~5 MB of Arrow data in groups of about 1 MB (checked every ~1,000 rows of ~250 bytes).
+    assert 3 <= len(groups) <= 8, [g.num_rows for g in groups]
+    assert all(g.total_byte_size < 2 * 1024 * 1024 for g in groups)
