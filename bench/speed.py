@@ -5,8 +5,10 @@
 
 1. Builds (or reuses, in --corpus-dir) the planted corpus of `bench/planted.py`: N documents of ~500
    words of Project Gutenberg text, about half of them with 1-3 near copies.
-2. Floors: the time to only read the shard and hash every text's bytes (xxh3), and to read, shingle
-   and MinHash every text with corpusbeam's own functions in one process (no Beam, no clustering).
+2. Floors: the time to only read the shard and hash every text's bytes (xxh3); to read, shingle
+   and MinHash every text with corpusbeam's own functions in one process (no Beam, no clustering);
+   and the CPU time of all the pipeline's per-document steps (prepare, clean, language, quality,
+   dedup hashing, Parquet row) called directly, which the run's CPU time is then compared with.
 3. The full `corpusbeam run` (read -> clean -> language -> quality -> dedup -> Parquet) with the local
    profile, as a subprocess.
 4. The baseline, as a subprocess: one process, datasketch `MinHash(num_perm=128)` over word 5-grams
@@ -153,6 +155,48 @@ def minhash_floor(path: Path) -> float:
     return time.monotonic() - started
 
 
+def logic_floor(path: Path, config_path: str) -> dict[str, float]:
+    """CPU seconds of each per-document step of the pipeline, called directly in this process with
+    the run's configuration (no Beam, no shuffles, no clustering, no Parquet): what the run would
+    cost if the framework and the graph cost nothing."""
+    from transforms.clean import CleanRules, clean_body, prepare_document
+    from transforms.config import load_config
+    from transforms.dedup import exact_key, resolve_lsh
+    from transforms.language import LanguageIdentifier, with_language
+    from transforms.minhash import MinHasher, band_keys
+    from transforms.quality import assess
+    from transforms.records import Document, Rejected, document_row
+
+    config = load_config(config_path)
+    rules, languages = CleanRules.build(config.clean), LanguageIdentifier()
+    hasher = MinHasher(config.dedup.num_perm, config.dedup.ngram, config.dedup.seed)
+    bands, rows = resolve_lsh(config.dedup)
+    spent = dict.fromkeys(("prepare", "clean", "language", "quality", "dedup hashing", "row"), 0.0)
+
+    def timed(step: str, fn, *args):
+        started = time.process_time()
+        result = fn(*args)
+        spent[step] += time.process_time() - started
+        return result
+
+    for record, text in enumerate(texts(path)):
+        doc = timed("prepare", prepare_document, Document.read_at(str(path), record, str(record), text), rules)
+        doc = timed("clean", clean_body, doc, rules)
+        if isinstance(doc, Rejected):
+            continue
+        doc = timed("language", with_language, doc, languages)
+        reason, _ = timed("quality", assess, doc, config.quality)
+        if reason is not None:
+            continue
+        timed(
+            "dedup hashing",
+            lambda d: (exact_key(d.text), band_keys(hasher.signature(hasher.shingle_hashes(d.text)), bands, rows)),
+            doc,
+        )
+        timed("row", document_row, doc.replace(cluster_id=0))
+    return spent
+
+
 def profile(corpus: Path, args: argparse.Namespace, beam_args: list[str]) -> int:
     """One in-memory run under cProfile; prints the functions with the most time of their own."""
     import cProfile
@@ -204,6 +248,14 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"floor: read + hash bytes {read_hash:.1f} s ({records / read_hash:,.0f} docs/s); read + shingle + MinHash {minhash:.1f} s ({records / minhash:,.0f} docs/s), one process"
     )
+    logic = logic_floor(corpus, args.config)
+    total = sum(logic.values())
+    print(
+        f"floor: the pipeline's per-document steps without Beam {total:.1f} s CPU ({1000 * total / records:.2f} ms/doc: "
+        + ", ".join(f"{step} {1000 * sec / records:.2f}" for step, sec in logic.items())
+        + ")",
+        flush=True,
+    )
     output = Path(tempfile.mkdtemp(prefix="corpusbeam-speed-"))
     sets = sum((["--set", s] for s in [f"dedup.threshold={args.threshold}", *args.overrides]), [])
     run_cmd = [sys.executable, "-m", "pipelines.cli", "run", "--config", args.config, "--input", str(corpus)]
@@ -221,6 +273,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{stats['rejected_by_reason']}"
     )
     print("CPU seconds per stage:", stats["run"].get("stage_seconds"))
+    print(
+        f"CPU per document: run {1000 * ours['cpu'] / records:.2f} ms, of which the per-document steps {1000 * total / records:.2f} ms "
+        f"and the rest (Beam, shuffles, clustering, Parquet, start-up) {1000 * (ours['cpu'] - total) / records:.2f} ms"
+    )
     shutil.rmtree(output, ignore_errors=True)
     return 0
 
