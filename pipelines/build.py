@@ -69,20 +69,19 @@ def build_pipeline(
     (
         documents
         | "DocumentRows" >> beam.Map(document_row)
-        | "WriteDocuments"
-        >> WriteParquetRows(paths["documents"], "documents", DOCUMENT_SCHEMA, config.output, config.output.partition_columns)
+        | "WriteDocuments" >> WriteParquetRows(paths["documents"], DOCUMENT_SCHEMA, config.output, partitioned=True)
     )
     (
         rejected
         | "RejectedRows" >> beam.Map(rejected_row)
-        | "WriteRejected" >> WriteParquetRows(paths["rejected"], "rejected", REJECTED_SCHEMA, config.output)
+        | "WriteRejected" >> WriteParquetRows(paths["rejected"], REJECTED_SCHEMA, config.output)
     )
-    clusters | "WriteClusters" >> WriteParquetRows(paths["clusters"], "clusters", CLUSTER_SCHEMA, config.output)
+    clusters | "WriteClusters" >> WriteParquetRows(paths["clusters"], CLUSTER_SCHEMA, config.output)
     if incremental:
         (
             documents
             | "IndexKeptDocuments" >> IndexKeptDocuments(config.dedup, incremental.run_date)
-            | "WriteIndex" >> WriteParquetRows(paths["index"], "index", index_schema(config), config.output)
+            | "WriteIndex" >> WriteParquetRows(paths["index"], index_schema(config), config.output)
         )
     stats = {
         "file_counts": read[FILE_COUNTS_TAG],

@@ -26,6 +26,19 @@ def _number(value: float) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.3f}"
 
 
+def _axis_labels(
+    left: int, top_pad: int, plot_w: int, plot_h: int, height: int, y_max: str, x_title: str, y_title: str
+) -> list[str]:
+    """The y axis's top and 0 labels, and both axis titles (the y title turned upright)."""
+    middle = top_pad + plot_h / 2
+    return [
+        f'<text x="{left - 6}" y="{top_pad + 10}" text-anchor="end">{y_max}</text>',
+        f'<text x="{left - 6}" y="{top_pad + plot_h}" text-anchor="end">0</text>',
+        f'<text x="{left + plot_w / 2:.0f}" y="{height - 4}" text-anchor="middle" fill="#555">{escape(x_title)}</text>',
+        f'<text x="12" y="{middle:.0f}" transform="rotate(-90 12 {middle:.0f})" text-anchor="middle" fill="#555">{escape(y_title)}</text>',
+    ]
+
+
 def bar_rows(items: Sequence[tuple[str, float]], label: str, colors: Sequence[str] | None = None) -> str:
     """Horizontal bars, one row per (name, value), longest value full width; values printed at the bar end."""
     if not items:
@@ -56,11 +69,7 @@ def columns(items: Sequence[tuple[str, float]], label: str, x_title: str, y_titl
     step = plot_w / len(items)
     parts = [
         f'<line x1="{left}" y1="{top_pad + plot_h}" x2="{_WIDTH - 12}" y2="{top_pad + plot_h}" stroke="#999"/>',
-        f'<text x="{left - 6}" y="{top_pad + 10}" text-anchor="end">{_number(top)}</text>',
-        f'<text x="{left - 6}" y="{top_pad + plot_h}" text-anchor="end">0</text>',
-        f'<text x="{left + plot_w / 2:.0f}" y="{height - 4}" text-anchor="middle" fill="#555">{escape(x_title)}</text>',
-        f'<text x="12" y="{top_pad + plot_h / 2:.0f}" transform="rotate(-90 12 {top_pad + plot_h / 2:.0f})" '
-        f'text-anchor="middle" fill="#555">{escape(y_title)}</text>',
+        *_axis_labels(left, top_pad, plot_w, plot_h, height, _number(top), x_title, y_title),
     ]
     every = max(1, len(items) // 10)
     for i, (name, value) in enumerate(items):
@@ -89,11 +98,7 @@ def curve(
 
     parts = [
         f'<rect x="{left}" y="{top_pad}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#ccc"/>',
-        f'<text x="{left - 6}" y="{top_pad + 10}" text-anchor="end">1</text>',
-        f'<text x="{left - 6}" y="{top_pad + plot_h}" text-anchor="end">0</text>',
-        f'<text x="{left + plot_w / 2:.0f}" y="{height - 4}" text-anchor="middle" fill="#555">{escape(x_title)}</text>',
-        f'<text x="12" y="{top_pad + plot_h / 2:.0f}" transform="rotate(-90 12 {top_pad + plot_h / 2:.0f})" '
-        f'text-anchor="middle" fill="#555">{escape(y_title)}</text>',
+        *_axis_labels(left, top_pad, plot_w, plot_h, height, "1", x_title, y_title),
     ]
     for tick in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0):
         parts.append(f'<text x="{left + tick * plot_w:.1f}" y="{top_pad + plot_h + 14}" text-anchor="middle">{tick:.1f}</text>')

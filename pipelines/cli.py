@@ -62,11 +62,9 @@ def _print_lsh(args: argparse.Namespace) -> None:
 
 def _print_run(stats: dict) -> None:
     """The final summary table of a run."""
-    from pipelines.outputs import reason_stage
+    from pipelines.outputs import rejected_by_stage
 
-    rejected_at = {"read": 0, "clean": 0, "quality": 0}
-    for reason, count in stats["rejected_by_reason"].items():
-        rejected_at[reason_stage(reason)] += count
+    rejected_at = rejected_by_stage(stats)
     rows = [
         ("input records", stats["input_records"], f"from {stats['input_files']} files"),
         ("rejected reading", rejected_at["read"], ""),
@@ -91,6 +89,7 @@ def _print_run(stats: dict) -> None:
 
 
 def _report_or_inspect(args: argparse.Namespace) -> int:
+    from pipelines.build import output_paths
     from pipelines.inspect_run import ClusterNotFound, cluster_summary, run_summary
     from pipelines.outputs import NotARun, open_run
     from pipelines.report import write_report
@@ -98,17 +97,22 @@ def _report_or_inspect(args: argparse.Namespace) -> int:
     try:
         run = open_run(args.dir)
         if args.command == "report":
-            print(f"wrote {write_report(run, args.to or run.folder + '/report.html')}")
+            print(f"wrote {write_report(run, args.to or output_paths(run.folder)['report'])}")
         elif args.cluster is not None:
             print(cluster_summary(run, args.cluster))
         else:
             print(run_summary(run))
     except (NotARun, ClusterNotFound) as err:
-        if args.debug:
-            raise
-        print(f"corpusbeam: error: {err}", file=sys.stderr)
-        return 2
+        return _user_error(err, args.debug)
     return 0
+
+
+def _user_error(err: Exception, debug: bool) -> int:
+    """A problem the user can fix: its one-line message and exit code 2 (--debug: the traceback)."""
+    if debug:
+        raise err
+    print(f"corpusbeam: error: {err}", file=sys.stderr)
+    return 2
 
 
 def _quiet_gcp_notice(record: logging.LogRecord) -> bool:
@@ -152,10 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         stats = run(run_argv)
     except (ConfigError, RunError, RunnerRefused) as err:
-        if args.debug:
-            raise
-        print(f"corpusbeam: error: {err}", file=sys.stderr)
-        return 2
+        return _user_error(err, args.debug)
     except Exception as err:  # noqa: BLE001 - a failed pipeline: say what it means for the output
         if args.debug:
             raise

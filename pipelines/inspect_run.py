@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import textwrap
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from pipelines.outputs import FinishedRun, reason_stage
 from pipelines.report import gather
 
@@ -26,7 +23,7 @@ def _table(rows: list[tuple[str, str]], indent: str = "  ") -> list[str]:
 
 def run_summary(run: FinishedRun) -> str:
     """Counts, stage funnel, rejections, clusters, languages and timing of a run."""
-    data = gather(run)
+    data = gather(run, with_examples=False)
     stats = data.stats
     meta = stats.get("run", {})
     lines = [
@@ -58,31 +55,30 @@ def run_summary(run: FinishedRun) -> str:
 
 def cluster_summary(run: FinishedRun, cluster_id: int) -> str:
     """One cluster: its representative and every member with similarity, containment and a text snippet."""
-    clusters = run.read(
-        "clusters",
-        ["cluster_id", "representative_id", "representative_run_date", "size", "member_ids", "similarities", "containments"],
-        where=lambda t: pc.equal(t["cluster_id"], pa.scalar(cluster_id, pa.int64())),
-    ).to_pylist()
+    columns = [
+        "representative_id",
+        "representative_run_date",
+        "size",
+        "member_ids",
+        "member_keys",
+        "similarities",
+        "containments",
+    ]
+    clusters = run.lookup("clusters", "cluster_id", [cluster_id], columns).to_pylist()
     if not clusters:
         raise ClusterNotFound(
             f"no cluster {cluster_id} in {run.folder}: clusters/ lists the ids of clusters with more than one document "
             f"(`corpusbeam inspect {run.folder}` names the largest)"
         )
     cluster = clusters[0]
-    ids = set(cluster["member_ids"])
-    docs = run.read(
-        "documents",
-        ["id", "url", "n_words", "text"],
-        where=lambda t: pc.is_in(t["id"], value_set=pa.array(sorted(ids), pa.string())),
-    ).to_pylist()
-    by_id = {doc["id"]: doc for doc in docs}
+    docs = run.lookup("documents", "doc_key", cluster["member_keys"], ["doc_key", "url", "n_words", "text"]).to_pylist()
+    by_key = {doc["doc_key"]: doc for doc in docs}
     lines = [f"cluster {cluster_id}: {cluster['size']} documents, representative {cluster['representative_id']}"]
     if cluster["representative_run_date"]:
         lines.append(f"  the representative was kept by the run of {cluster['representative_run_date']}")
-    for i, (member, similarity, containment) in enumerate(
-        zip(cluster["member_ids"], cluster["similarities"], cluster["containments"])
-    ):
-        doc = by_id.get(member, {})
+    members = zip(cluster["member_ids"], cluster["member_keys"], cluster["similarities"], cluster["containments"])
+    for i, (member, key, similarity, containment) in enumerate(members):
+        doc = by_key.get(key, {})
         role = "representative" if i == 0 else f"similarity {similarity:.3f}, containment {containment:.3f}"
         lines.append("")
         lines.append(f"[{i}] {member}  ({role}; {doc.get('n_words', '?')} words)")

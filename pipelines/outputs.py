@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from pipelines.build import output_paths, parquet_files
 from transforms.io import HIVE_NULL
 
-__all__ = ["FinishedRun", "NotARun", "open_run", "reason_stage"]
+__all__ = ["FinishedRun", "NotARun", "open_run", "reason_stage", "rejected_by_stage"]
 
 _CLEAN_REASONS = ("empty_after_cleaning", "too_short")
 _QUALITY_PREFIXES = ("gopher_", "c4_", "fineweb_")
@@ -57,34 +58,51 @@ class FinishedRun:
         pattern = parquet_files(output_paths(self.folder)[table])
         return sorted(m.path for m in FileSystems.match([pattern])[0].metadata_list)
 
-    def read(self, table: str, columns: list[str], where=None) -> pa.Table:
-        """`columns` of every file of `table`, Hive partition columns filled in from the folder names.
+    def read(self, table: str, columns: list[str]) -> pa.Table:
+        """`columns` of every file of `table`, Hive partition columns filled in from the folder names."""
+        return _concat(self._pieces(table, columns), columns)
 
-        `where(batch) -> mask` keeps only the matching rows of each record batch (for picking a few
-        documents' text without holding all of it).
-        """
+    def lookup(self, table: str, key: str, values: list[int], columns: list[str]) -> pa.Table:
+        """`columns` of the rows of `table` whose `key` is one of `values`. Only the key column is read
+        everywhere; the other columns only of the row groups that hold a match (a few documents'
+        text, not the corpus's)."""
+        wanted = pa.array(sorted(set(values)), pa.int64())
+        return _concat(self._pieces(table, columns, key, wanted), columns)
+
+    def _pieces(self, table: str, columns: list[str], key: str | None = None, wanted: pa.Array | None = None):
         folder = output_paths(self.folder)[table]
-        parts = []
         for path in self.files(table):
             hive = _hive_values(path, folder)
             with FileSystems.open(path) as handle:
                 parquet = pq.ParquetFile(handle)
-                present = [c for c in columns if c in parquet.schema_arrow.names]
-                for batch in parquet.iter_batches(batch_size=65536, columns=present):
-                    table_part = pa.Table.from_batches([batch]) if batch.num_rows else None
-                    if table_part is None:
-                        continue
+                stored = [c for c in columns if c in parquet.schema_arrow.names]
+                for group in range(parquet.num_row_groups):
+                    if key is not None:
+                        mask = pc.is_in(parquet.read_row_group(group, columns=[key]).column(key), value_set=wanted)
+                        if not pc.any(mask).as_py():
+                            continue
+                    piece = parquet.read_row_group(group, columns=stored)
+                    if key is not None:
+                        piece = piece.filter(mask)
                     for column in columns:
-                        if column in hive and column not in present:
-                            table_part = table_part.append_column(
-                                column, pa.array([hive[column]] * table_part.num_rows, pa.string())
-                            )
-                    if where is not None:
-                        table_part = table_part.filter(where(table_part))
-                    parts.append(table_part.select([c for c in columns if c in table_part.column_names]))
-        if not parts:
-            return pa.table({c: pa.array([], pa.null()) for c in columns})
-        return pa.concat_tables(parts, promote_options="permissive")
+                        if column in hive and column not in stored:
+                            piece = piece.append_column(column, pa.array([hive[column]] * piece.num_rows, pa.string()))
+                    yield piece.select(columns)
+
+
+def _concat(pieces, columns: list[str]) -> pa.Table:
+    parts = [piece for piece in pieces if piece.num_rows]
+    if not parts:
+        return pa.table({c: pa.array([], pa.null()) for c in columns})
+    return pa.concat_tables(parts, promote_options="permissive")
+
+
+def rejected_by_stage(stats: dict) -> dict[str, int]:
+    """Rejected records per stage (read, clean, quality) from stats.json's reasons."""
+    totals = dict.fromkeys(("read", "clean", "quality"), 0)
+    for reason, count in stats["rejected_by_reason"].items():
+        totals[reason_stage(reason)] += count
+    return totals
 
 
 def open_run(folder: str) -> FinishedRun:

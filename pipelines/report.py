@@ -14,12 +14,11 @@ from collections import Counter
 from dataclasses import dataclass
 from html import escape
 
-import pyarrow as pa
 import pyarrow.compute as pc
 from apache_beam.io.filesystems import FileSystems
 
 from pipelines import charts
-from pipelines.outputs import FinishedRun, reason_stage
+from pipelines.outputs import FinishedRun, reason_stage, rejected_by_stage
 from transforms.config import ConfigError, DedupConfig
 from transforms.minhash import candidate_probability
 from transforms.near_duplicates import candidate_threshold
@@ -61,9 +60,7 @@ class ReportData:
 
 
 def _funnel(stats: dict) -> list[tuple[str, int]]:
-    by_stage = Counter()
-    for reason, count in stats["rejected_by_reason"].items():
-        by_stage[reason_stage(reason)] += count
+    by_stage = rejected_by_stage(stats)
     parsed = stats["input_records"] - by_stage["read"]
     cleaned = parsed - by_stage["clean"]
     return [
@@ -116,7 +113,8 @@ def _word_diff(left: str, right: str) -> tuple[str, str]:
     Each side starts a little before the first passage of 8+ words they share, so a copy cut from
     the middle of a longer text (joined by containment) is shown where it aligns.
     """
-    a, b = left.split()[:_DIFF_MAX_WORDS], right.split()[:_DIFF_MAX_WORDS]
+    all_a, all_b = left.split(), right.split()
+    a, b = all_a[:_DIFF_MAX_WORDS], all_b[:_DIFF_MAX_WORDS]
     opcodes = difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
     first = next(((i1, j1) for tag, i1, i2, j1, _ in opcodes if tag == "equal" and i2 - i1 >= 8), (0, 0))
     start_a, start_b = max(0, first[0] - _CONTEXT_WORDS), max(0, first[1] - _CONTEXT_WORDS)
@@ -139,36 +137,41 @@ def _word_diff(left: str, right: str) -> tuple[str, str]:
     return sides[0], sides[1]
 
 
-def _examples(run: FinishedRun) -> list[Example]:
-    """The largest cluster and the clusters holding the least similar duplicates, up to `_EXAMPLES`."""
-    clusters = run.read(
-        "clusters",
-        [
-            "cluster_id",
-            "representative_id",
-            "representative_key",
-            "size",
-            "member_ids",
-            "member_keys",
-            "similarities",
-            "containments",
-        ],
-    ).to_pylist()
+_CLUSTER_COLUMNS = [
+    "cluster_id",
+    "representative_id",
+    "representative_key",
+    "size",
+    "member_ids",
+    "member_keys",
+    "similarities",
+    "containments",
+]
+
+
+def _lowest_similarity(cluster: dict) -> float:
+    return min(cluster["similarities"][1:], default=1.0)
+
+
+def _examples(run: FinishedRun, clusters: list[dict]) -> list[Example]:
+    """The largest cluster, then the clusters holding the least similar duplicates, up to `_EXAMPLES`;
+    each with its least similar member."""
     if not clusters:
         return []
-    by_size = sorted(clusters, key=lambda c: (-c["size"], c["cluster_id"]))
-    by_low = sorted(clusters, key=lambda c: (min(c["similarities"][1:] or [1.0]), c["cluster_id"]))
-    chosen = list({c["cluster_id"]: c for c in reversed([by_size[0], *by_low[:_EXAMPLES]])}.values())
-    chosen = sorted(chosen, key=lambda c: (c is not by_size[0], min(c["similarities"][1:] or [1.0])))[:_EXAMPLES]
+    largest = min(clusters, key=lambda c: (-c["size"], c["cluster_id"]))
+    chosen = [largest]
+    for cluster in sorted(clusters, key=lambda c: (_lowest_similarity(c), c["cluster_id"])):
+        if len(chosen) == _EXAMPLES:
+            break
+        if cluster is not largest:
+            chosen.append(cluster)
     picks = []
     for cluster in chosen:
         members = list(zip(cluster["member_ids"], cluster["member_keys"], cluster["similarities"], cluster["containments"]))[1:]
         if members:
             picks.append((cluster, min(members, key=lambda m: (m[2], m[1]))))
-    wanted = {c["representative_key"] for c, _ in picks} | {m[1] for _, m in picks}
-    texts = run.read(
-        "documents", ["doc_key", "text"], where=lambda t: pc.is_in(t["doc_key"], value_set=pa.array(sorted(wanted), pa.int64()))
-    ).to_pylist()
+    wanted = [c["representative_key"] for c, _ in picks] + [m[1] for _, m in picks]
+    texts = run.lookup("documents", "doc_key", wanted, ["doc_key", "text"]).to_pylist()
     text_of = {row["doc_key"]: row["text"] for row in texts}
     examples = []
     for cluster, (member_id, member_key, similarity, containment) in picks:
@@ -191,12 +194,12 @@ def _examples(run: FinishedRun) -> list[Example]:
     return examples
 
 
-def gather(run: FinishedRun) -> ReportData:
-    """Everything the page shows, read from the run's tables (a few columns each) and stats."""
+def gather(run: FinishedRun, with_examples: bool = True) -> ReportData:
+    """Everything the page shows, read from the run's tables (a few columns each) and stats;
+    without examples no text is read."""
     stats = run.stats
     docs = run.read("documents", ["lang", "n_words", "is_duplicate", "similarity"])
-    clusters = run.read("clusters", ["cluster_id", "size"]).to_pylist() if stats["clusters"] else []
-    sizes = [c["size"] for c in clusters]
+    clusters = run.read("clusters", _CLUSTER_COLUMNS).to_pylist() if stats["clusters"] else []
     largest = min(clusters, key=lambda c: (-c["size"], c["cluster_id"]), default=None)
     duplicates = docs.filter(pc.equal(docs["is_duplicate"], True)) if docs.num_rows else docs
     similarities = [v for v in duplicates.column("similarity").to_pylist() if v is not None] if docs.num_rows else []
@@ -219,12 +222,12 @@ def gather(run: FinishedRun) -> ReportData:
         stats=stats,
         funnel=_funnel(stats),
         reasons=[(reason, reason_stage(reason), n) for reason, n in reasons],
-        cluster_sizes=_cluster_size_bins(sizes),
+        cluster_sizes=_cluster_size_bins([c["size"] for c in clusters]),
         similarities=_similarity_bins(similarities),
         languages=top,
         lengths=_power_bins(docs.column("n_words").to_pylist() if docs.num_rows else [], 16),
         lsh=lsh,
-        examples=_examples(run) if stats["clusters"] else [],
+        examples=_examples(run, clusters) if with_examples else [],
         largest=(largest["cluster_id"], largest["size"]) if largest else None,
     )
 

@@ -75,13 +75,11 @@ def _join(folder: str, name: str) -> str:
     return f"{folder.rstrip('/')}/{name}"
 
 
-def _prepare_output(output: str | None, overwrite: bool) -> str:
+def _prepare_output(output: str, overwrite: bool) -> str:
     """Refuse a folder holding a run unless `overwrite`; returns a fresh staging folder inside it.
 
     Nothing is deleted here: the previous run stays until the new one has passed its checks.
     """
-    if not output:
-        raise RunError("no output: give --output DIR")
     existing = _published(output)
     if existing and not overwrite:
         raise RunError(f"{output!r} already holds a run ({len(existing)} files); pass --overwrite to replace it")
@@ -335,11 +333,11 @@ def run(argv: list[str]) -> dict:
     """Run one corpus job; returns its stats. Raises ConfigError/RunError for user errors."""
     options, config, corpus = prepare(argv)
     inputs = [_absolute(pattern) for pattern in corpus.input or []]
-    root = _absolute(corpus.output) if corpus.output else corpus.output
-    run_date = _run_date(corpus.run_date)
-    output = _join(root, f"run_date={run_date}") if root and run_date else root
-    if not root:
+    if not corpus.output:
         raise RunError("no output: give --output DIR")
+    root = _absolute(corpus.output)
+    run_date = _run_date(corpus.run_date)
+    output = _join(root, f"run_date={run_date}") if run_date else root
     files = _check_inputs(inputs)
     incremental = _plan_incremental(corpus, config, root, output, run_date)
     staging = _prepare_output(output, corpus.overwrite)

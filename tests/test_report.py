@@ -327,7 +327,7 @@ def test_parquet_row_groups_follow_row_group_mb(test_pipeline, tmp_path, partiti
     config = OutputConfig(row_group_mb=1, partition_by=",".join(partition_by))
     with test_pipeline as p:
         rows = p | beam.Create(docs) | beam.Map(document_row)
-        rows | WriteParquetRows(str(tmp_path / "documents"), "documents", DOCUMENT_SCHEMA, config, partition_by)
+        rows | WriteParquetRows(str(tmp_path / "documents"), DOCUMENT_SCHEMA, config, partitioned=True)
     files = sorted((tmp_path / "documents").rglob("*.parquet"))
     groups = [pq.ParquetFile(f).metadata.row_group(i) for f in files for i in range(pq.ParquetFile(f).metadata.num_row_groups)]
     assert sum(g.num_rows for g in groups) == 20000

@@ -7,6 +7,7 @@ every runner; the per-record parsing is in `transforms.inputs`.
 from __future__ import annotations
 
 import io
+import itertools
 import logging
 from collections.abc import Iterable, Iterator
 from urllib.parse import quote
@@ -316,43 +317,46 @@ class _WritePartitionFileFn(beam.DoFn):
         limit = self._config.row_group_mb * 1024 * 1024
         with FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
             with pq.ParquetWriter(handle, self._schema, compression=self._config.codec) as writer:
-                batches, size, pending = [], 0, []
-                for row in rows:
-                    pending.append(row)
-                    if len(pending) == 1024:
-                        batches.append(pa.RecordBatch.from_pylist(pending, schema=self._schema))
-                        size, pending = size + batches[-1].nbytes, []
-                        if size >= limit:
-                            writer.write_table(pa.Table.from_batches(batches), row_group_size=1 << 30)
-                            batches, size = [], 0
-                if pending:
-                    batches.append(pa.RecordBatch.from_pylist(pending, schema=self._schema))
-                if batches:
-                    writer.write_table(pa.Table.from_batches(batches), row_group_size=1 << 30)
+                for group in _row_groups(rows, self._schema, limit):
+                    writer.write_table(group, row_group_size=group.num_rows)
         yield path
+
+
+_BATCH_ROWS = 1024  # rows converted to Arrow at a time; a row group's size is checked per batch
+
+
+def _row_groups(rows: Iterable[dict], schema: pa.Schema, limit: int) -> Iterator[pa.Table]:
+    """Rows as Arrow tables of about `limit` bytes each (the last one smaller)."""
+    batches: list[pa.RecordBatch] = []
+    size, iterator = 0, iter(rows)
+    while chunk := list(itertools.islice(iterator, _BATCH_ROWS)):
+        batches.append(pa.RecordBatch.from_pylist(chunk, schema=schema))
+        size += batches[-1].nbytes
+        if size >= limit:
+            yield pa.Table.from_batches(batches)
+            batches, size = [], 0
+    if batches:
+        yield pa.Table.from_batches(batches)
 
 
 class WriteParquetRows(beam.PTransform):
     """Rows (dicts matching `schema`) -> `<folder>/part-SSSSS-of-NNNNN.parquet` with the configured codec.
 
-    With `partition_by` columns, files go to Hive-style folders (`<folder>/lang=en/part-...`); the
-    partition columns are then in the folder names, not in the files, as Hive, Spark, DuckDB and
-    pyarrow datasets expect. Each partition is written as `num_shards` files (1 when 0), split by
-    `doc_key`.
+    With `partitioned`, files go to Hive-style folders of `output.partition_by`
+    (`<folder>/lang=en/part-...`); the partition columns are then in the folder names, not in the
+    files, as Hive, Spark, DuckDB and pyarrow datasets expect. Each partition is written as
+    `num_shards` files (1 when 0), split by `doc_key`. Rows are counted as `written:<folder name>`.
     """
 
-    def __init__(
-        self, folder: str, name: str, schema: pa.Schema, config: OutputConfig, partition_by: tuple[str, ...] = ()
-    ) -> None:
+    def __init__(self, folder: str, schema: pa.Schema, config: OutputConfig, partitioned: bool = False) -> None:
         super().__init__()
         self._folder = folder.rstrip("/")
-        self._name = name
         self._schema = schema
         self._config = config
-        self._partition_by = tuple(partition_by)
+        self._partition_by = config.partition_columns if partitioned else ()
 
     def expand(self, rows: beam.PCollection) -> beam.PCollection:
-        counted = rows | "Count" >> beam.Map(_counted, f"written:{self._name}")
+        counted = rows | "Count" >> beam.Map(_counted, f"written:{self._folder.rsplit('/', 1)[-1]}")
         if not self._partition_by:
             return counted | "WriteParquet" >> WriteToParquet(
                 f"{self._folder}/part",

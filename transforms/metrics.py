@@ -35,13 +35,12 @@ def _handled(counts: dict[str, int]) -> int:
     return sum(n for name, n in counts.items() if name == "passed" or name.startswith("filtered:"))
 
 
-def progress_line(counts: dict[str, int], elapsed: float, previous: dict[str, int] | None = None, interval: float = 0.0) -> str:
-    """One line of running counts: read, cleaned (and records/s since the last line), rejected by
-    reason, candidate links, clusters, written."""
+def progress_line(counts: dict[str, int], elapsed: float, previous: dict[str, int], interval: float) -> str:
+    """One line of running counts: read, cleaned (and records/s over the `interval` since the
+    `previous` counts), rejected by reason, candidate links, clusters, written."""
     rejected = {name.split(":", 1)[1]: n for name, n in counts.items() if name.startswith("filtered:")}
     reasons = ", ".join(f"{reason} {n:,}" for reason, n in sorted(rejected.items(), key=lambda kv: (-kv[1], kv[0]))[:4])
-    span = interval if previous is not None else elapsed
-    rate = (_handled(counts) - _handled(previous or {})) / span if span > 0 else 0.0
+    rate = (_handled(counts) - _handled(previous)) / interval if interval > 0 else 0.0
     parts = [
         f"read {counts.get('input-records', 0):,}",
         f"cleaned {counts.get('passed', 0):,} ({rate:,.0f} records/s)",
@@ -66,7 +65,7 @@ class Progress:
         self._lock = threading.Lock()
         self._started: float | None = None
         self._last = 0.0
-        self._logged: dict[str, int] | None = None
+        self._logged: dict[str, int] = {}
 
     def add(self, name: str, amount: int) -> None:
         self._counts[name] = self._counts.get(name, 0) + amount
@@ -81,9 +80,6 @@ class Progress:
                     counts = dict(self._counts)
                     progress_logger.info(progress_line(counts, now - self._started, self._logged, now - self._last))
                     self._last, self._logged = now, counts
-
-    def counts(self) -> dict[str, int]:
-        return dict(self._counts)
 
 
 def _interval() -> float:
