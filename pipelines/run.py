@@ -25,6 +25,7 @@ from pipelines.build import Incremental, build_pipeline, output_paths, parquet_f
 from pipelines.options import DEFAULT_RUNNER, CorpusOptions, beam_flags, effective_runner
 from pipelines.outputs import FinishedRun
 from pipelines.report import write_report
+from pipelines.worker_watch import failing_on_lost_workers
 from transforms.accounting import accounting_problems
 from transforms.config import RunConfig, load_config
 from transforms.dedup import SHUFFLE_RECEIVED, SHUFFLE_SENT, resolve_lsh
@@ -345,8 +346,9 @@ def run(argv: list[str]) -> dict:
     try:
         p = beam.Pipeline(options=options)
         build_pipeline(p, config, inputs, staging, incremental)
-        result = p.run()
-        result.wait_until_finish()
+        with failing_on_lost_workers():
+            result = p.run()
+            result.wait_until_finish()
         _check_shuffles(result)
         stats = _verify(staging, files, incremental is not None)
     except BaseException:

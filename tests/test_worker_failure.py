@@ -1,5 +1,5 @@
 """A worker process killed in the middle of a run ends the run with a clear failure, and nothing is
-published: never a "successful" run with missing rows."""
+published: never a "successful" run with missing rows, and never a run that waits forever."""
 
 from __future__ import annotations
 
@@ -8,37 +8,42 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
-from pathlib import Path
 
+import pytest
+
+from pipelines.worker_watch import WorkerLost, failing_on_lost_workers, sdk_worker_pids
 from tests.conftest import ROOT
 
 
-def _processes() -> dict[int, tuple[int, bytes]]:
-    """pid -> (parent pid, command line) of every process, from /proc."""
-    table = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-                cmdline = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            table[int(entry.name)] = (int(stat.rsplit(")", 1)[1].split()[1]), cmdline)
-    return table
+def _fail_in_thread(name: str) -> None:
+    def target() -> None:
+        raise RuntimeError("Worker subprocess exited with return code 137")
+
+    threading.Thread(name=name, target=target).start()
 
 
-def sdk_workers(root: int) -> list[int]:
-    """Pids of the SDK worker processes under `root` (Beam starts them through `sh -c`)."""
-    table = _processes()
-    descendants, frontier = set(), {root}
-    while frontier:
-        frontier = {pid for pid, (ppid, _) in table.items() if ppid in frontier} - descendants
-        descendants |= frontier
-    return sorted(pid for pid in descendants if b"sdk_worker_main" in table[pid][1] and not table[pid][1].startswith(b"/bin/sh"))
+def test_a_failed_worker_thread_wakes_the_waiting_main_thread():
+    never = threading.Event()
+    with pytest.raises(WorkerLost, match="killed by SIGKILL"):
+        with failing_on_lost_workers():
+            _fail_in_thread("run_worker")
+            never.wait(timeout=30)  # Beam's main thread waits like this for a lost worker's data
 
 
-def test_killing_a_worker_process_fails_the_run_and_publishes_nothing(tmp_path):
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_other_threads_and_failures_after_the_run_are_left_alone():
+    with failing_on_lost_workers():
+        _fail_in_thread("some_other_thread")
+        time.sleep(0.3)
+    _fail_in_thread("run_worker")  # the watch is over: nothing is raised here
+    time.sleep(0.3)
+
+
+# A worker killed just after it started left Beam 2.77 waiting forever; one killed later failed the run.
+@pytest.mark.parametrize("seconds_before_kill", [0.0, 3.0])
+def test_killing_a_worker_process_fails_the_run_and_publishes_nothing(tmp_path, seconds_before_kill):
     shard = tmp_path / "in.jsonl"
     words = [f"w{i}" for i in range(4000)]
     with shard.open("w") as handle:
@@ -55,15 +60,16 @@ def test_killing_a_worker_process_fails_the_run_and_publishes_nothing(tmp_path):
         workers: list[int] = []
         while not workers and time.monotonic() < deadline and run.poll() is None:
             time.sleep(0.2)
-            workers = sdk_workers(run.pid)
+            workers = sdk_worker_pids(run.pid)
         assert workers, "no SDK worker process appeared"
-        time.sleep(3)  # let it work for a while
+        time.sleep(seconds_before_kill)
         os.kill(workers[0], signal.SIGKILL)
-        _, err = run.communicate(timeout=300)
+        _, err = run.communicate(timeout=120)
     finally:
         if run.poll() is None:
             run.kill()
     assert run.returncode == 1
     assert "the run failed" in err and "Nothing was published" in err
+    assert "killed by SIGKILL" in err
     assert not (out / "_SUCCESS").exists() and not (out / "stats.json").exists()
     assert not list(out.glob("documents/*.parquet"))
