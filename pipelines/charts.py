@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-__all__ = ["bar_rows", "columns", "curve"]
+__all__ = ["bar_rows", "columns", "curve", "stacked_rows"]
 
 _WIDTH = 640
 _FONT = 'font-family="system-ui, sans-serif" font-size="12"'
@@ -39,24 +39,41 @@ def _axis_labels(
     ]
 
 
-def bar_rows(items: Sequence[tuple[str, float]], label: str, colors: Sequence[str] | None = None) -> str:
-    """Horizontal bars, one row per (name, value), longest value full width; values printed at the bar end."""
+def _rows(items: Sequence[tuple[str, Sequence[tuple[float, str, str]]]], label: str) -> str:
+    """Horizontal bars, one row per name, each of (value, colour, title) segments laid end to end; the
+    longest row is full width and its total is printed at its end."""
     if not items:
         return _svg(30, '<text x="8" y="20" fill="#666">nothing to show</text>', label)
     row, left, right = 22, 190, 90
-    top = max(value for _, value in items) or 1
+    top = max(sum(value for value, _, _ in segments) for _, segments in items) or 1
     parts = []
-    for i, (name, value) in enumerate(items):
-        y = 6 + i * row
-        width = max(1.0, (_WIDTH - left - right) * value / top) if value else 0.0
-        color = colors[i] if colors else COLORS[0]
-        parts.append(
-            f'<text x="{left - 8}" y="{y + 14}" text-anchor="end">{escape(name[:28])}</text>'
-            f'<rect class="mark" x="{left}" y="{y + 2}" width="{width:.1f}" height="{row - 6}" fill="{color}">'
-            f"<title>{escape(name)}: {_number(value)}</title></rect>"
-            f'<text x="{left + width + 6:.1f}" y="{y + 14}" fill="#333">{_number(value)}</text>'
-        )
+    for i, (name, segments) in enumerate(items):
+        y, x = 6 + i * row, float(left)
+        parts.append(f'<text x="{left - 8}" y="{y + 14}" text-anchor="end">{escape(name[:28])}</text>')
+        for value, color, title in segments:
+            if not value:
+                continue
+            width = max(1.0, (_WIDTH - left - right) * value / top)
+            parts.append(
+                f'<rect class="mark" x="{x:.1f}" y="{y + 2}" width="{width:.1f}" height="{row - 6}" fill="{color}">'
+                f"<title>{escape(title)}: {_number(value)}</title></rect>"
+            )
+            x += width
+        total = sum(value for value, _, _ in segments)
+        parts.append(f'<text x="{x + 6:.1f}" y="{y + 14}" fill="#333">{_number(total)}</text>')
     return _svg(12 + len(items) * row, "".join(parts), label)
+
+
+def bar_rows(items: Sequence[tuple[str, float]], label: str, colors: Sequence[str] | None = None) -> str:
+    """Horizontal bars, one row per (name, value), longest value full width; values printed at the bar end."""
+    return _rows([(name, [(value, colors[i] if colors else COLORS[0], name)]) for i, (name, value) in enumerate(items)], label)
+
+
+def stacked_rows(items: Sequence[tuple[str, Sequence[float]]], series: Sequence[str], label: str) -> str:
+    """Horizontal bars split into one segment per series (coloured in order); totals at the bar end."""
+    return _rows(
+        [(name, [(v, COLORS[j], f"{name}, {series[j]}") for j, v in enumerate(values)]) for name, values in items], label
+    )
 
 
 def columns(items: Sequence[tuple[str, float]], label: str, x_title: str, y_title: str = "count") -> str:

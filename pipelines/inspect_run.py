@@ -46,6 +46,9 @@ def run_summary(run: FinishedRun) -> str:
             f"  largest: cluster {cluster_id} ({size} documents): corpusbeam inspect {run.folder} --cluster {cluster_id}"
         )
     lines += ["", "languages"] + _table([(lang, f"{n:>12,}") for lang, n in data.languages])
+    lines += ["", "sites (documents, of which near duplicates)"] + _table(
+        [(site, f"{unique + duplicates:>12,}  {duplicates:>8,}") for site, (unique, duplicates) in data.sites]
+    )
     if meta.get("stage_seconds"):
         lines += ["", "CPU seconds by stage"] + _table(
             [(stage, f"{sec:>12,.1f}") for stage, sec in meta["stage_seconds"].items()]

@@ -2,8 +2,8 @@
 run, built from its Parquet outputs and stats.json, so `corpusbeam report DIR` rebuilds it any time.
 
 Sections: stage funnel, rejection reasons, cluster sizes, similarity of duplicates to their
-representatives, the LSH S-curve of the run's settings, languages, document lengths, and a few
-clusters shown side by side with a word diff.
+representatives, the LSH S-curve of the run's settings, languages, sites with their duplicates,
+document lengths, and a few clusters shown side by side with a word diff.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ __all__ = ["ReportData", "gather", "render", "write_report"]
 
 _STAGE_COLORS = {"read": charts.COLORS[3], "clean": charts.COLORS[1], "quality": charts.COLORS[4]}
 _EXAMPLES = 3
+_TOP_SITES = 12
 _EXAMPLE_WORDS = 250  # words of each side shown per example
 _DIFF_MAX_WORDS = 5000  # words compared per side
 
@@ -53,6 +54,7 @@ class ReportData:
     cluster_sizes: list[tuple[str, int]]  # (size bin, clusters)
     similarities: list[tuple[str, int]]  # (similarity bin, duplicates)
     languages: list[tuple[str, int]]
+    sites: list[tuple[str, tuple[int, int]]]  # (site, (unique documents, duplicates)), most documents first
     lengths: list[tuple[str, int]]  # (n_words bin, documents)
     lsh: tuple[int, int, float, float] | None  # bands, rows, threshold, containment
     examples: list[Example]
@@ -198,7 +200,7 @@ def gather(run: FinishedRun, with_examples: bool = True) -> ReportData:
     """Everything the page shows, read from the run's tables (a few columns each) and stats;
     without examples no text is read."""
     stats = run.stats
-    docs = run.read("documents", ["lang", "n_words", "is_duplicate", "similarity"])
+    docs = run.read("documents", ["lang", "site", "n_words", "is_duplicate", "similarity"])
     clusters = run.read("clusters", _CLUSTER_COLUMNS).to_pylist() if stats["clusters"] else []
     largest = min(clusters, key=lambda c: (-c["size"], c["cluster_id"]), default=None)
     duplicates = docs.filter(pc.equal(docs["is_duplicate"], True)) if docs.num_rows else docs
@@ -225,6 +227,7 @@ def gather(run: FinishedRun, with_examples: bool = True) -> ReportData:
         cluster_sizes=_cluster_size_bins([c["size"] for c in clusters]),
         similarities=_similarity_bins(similarities),
         languages=top,
+        sites=_sites(docs.column("site").to_pylist(), docs.column("is_duplicate").to_pylist()) if docs.num_rows else [],
         lengths=_power_bins(docs.column("n_words").to_pylist() if docs.num_rows else [], 16),
         lsh=lsh,
         examples=_examples(run, clusters) if with_examples else [],
@@ -246,6 +249,22 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}
 del{background:#f8d0cc;text-decoration:none}ins{background:#cdebc7;text-decoration:none}
 .legend span{display:inline-block;width:10px;height:10px;margin:0 4px 0 12px}
 """
+
+
+def _sites(sites: list[str | None], duplicate: list[bool]) -> list[tuple[str, tuple[int, int]]]:
+    """The sites with the most documents, each split into unique documents and duplicates; the rest
+    summed as 'other sites', and documents with no url as 'no url'."""
+    counts: dict[str | None, list[int]] = {}
+    for site, is_duplicate in zip(sites, duplicate):
+        counts.setdefault(site, [0, 0])[1 if is_duplicate else 0] += 1
+    named = sorted((site for site in counts if site is not None), key=lambda site: (-sum(counts[site]), site))
+    rows = [(site, (counts[site][0], counts[site][1])) for site in named[:_TOP_SITES]]
+    if len(named) > _TOP_SITES:
+        rest = [counts[site] for site in named[_TOP_SITES:]]
+        rows.append((f"{len(rest):,} other sites", (sum(u for u, _ in rest), sum(d for _, d in rest))))
+    if None in counts:
+        rows.append(("no url", (counts[None][0], counts[None][1])))
+    return rows
 
 
 def _candidate_threshold(stats: dict) -> float | None:
@@ -309,6 +328,14 @@ def render(data: ReportData) -> str:
         )
     figures += [
         _figure("languages", "Languages", charts.bar_rows(data.languages, "languages"), "Documents by identified language."),
+        _figure(
+            "sites",
+            "Sites",
+            charts.stacked_rows(data.sites, ["unique", "duplicates"], "sites"),
+            f'<span class="legend"><span style="background:{charts.COLORS[0]}"></span>unique'
+            f'<span style="background:{charts.COLORS[1]}"></span>near-duplicates</span> Documents by site (the host '
+            "of their url). A site made mostly of duplicates republishes or mirrors other sites.",
+        ),
         _figure(
             "lengths",
             "Document lengths",

@@ -16,13 +16,14 @@ import pytest
 
 from pipelines.cli import main
 from pipelines.outputs import open_run, reason_stage
-from pipelines.report import _power_bins, _similarity_bins, _word_diff, gather
+from pipelines.report import _TOP_SITES, _power_bins, _similarity_bins, _sites, _word_diff, gather
 from tests.conftest import ROOT
 from tests.test_cli_e2e import SAMPLE_ARGS, read
 from transforms import metrics
 from transforms.io import HIVE_NULL, hive_folder
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHARTS = {"funnel", "rejections", "cluster_sizes", "similarity", "lsh", "languages", "sites", "lengths"}
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +53,17 @@ def test_similarity_bins_keep_exact_copies_apart():
     assert bins["1 (exact)"] == 2
     assert bins["0.800"] == 2 and bins["0.825"] == 1
     assert sum(bins.values()) == 5
+
+
+def test_sites_keep_the_largest_and_sum_the_rest():
+    sites = [f"s{i:02d}.example" for i in range(_TOP_SITES + 3) for _ in range(_TOP_SITES + 3 - i)] + [None, None]
+    duplicate = [i % 3 == 0 for i in range(len(sites))]
+    rows = _sites(sites, duplicate)
+    assert [name for name, _ in rows[:2]] == ["s00.example", "s01.example"]
+    assert rows[-2][0] == "3 other sites" and rows[-1][0] == "no url"
+    assert len(rows) == _TOP_SITES + 2
+    assert sum(u + d for _, (u, d) in rows) == len(sites)
+    assert sum(d for _, (_, d) in rows) == sum(duplicate)
 
 
 def test_word_diff_marks_only_the_changed_words():
@@ -122,12 +134,19 @@ def test_report_is_self_contained_and_shows_every_chart(sample_run):
     assert "<script" not in html and "<link" not in html
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html), "the page must load nothing"
     charts = dict(re.findall(r'data-chart="(\w+)">(.*?)</figure>', html, re.S))
-    assert set(charts) == {"funnel", "rejections", "cluster_sizes", "similarity", "lsh", "languages", "lengths"}
+    assert set(charts) == CHARTS
     marks = {name: body.count('class="mark"') for name, body in charts.items()}
     assert marks["funnel"] == 5 and marks["rejections"] == 2 and marks["languages"] == 1
     assert "<title>input records: 11</title>" in charts["funnel"]
     assert "<title>unique documents: 7</title>" in charts["funnel"]
     assert "<title>1 (exact): 1</title>" in charts["similarity"]
+    docs = read(sample_run, "documents").to_pylist()
+    for site in {doc["site"] for doc in docs}:
+        name = site or "no url"
+        duplicates = sum(1 for doc in docs if doc["site"] == site and doc["is_duplicate"])
+        unique = sum(1 for doc in docs if doc["site"] == site and not doc["is_duplicate"])
+        assert f"<title>{name}, unique: {unique}</title>" in charts["sites"]
+        assert (f"<title>{name}, duplicates: {duplicates}</title>" in charts["sites"]) == (duplicates > 0)
     # The example clusters: the edited syndicated copy shows its changed words.
     assert html.count('class="example"') == 2
     assert "<del>night</del>" in html and "<ins>evening</ins>" in html
@@ -188,7 +207,7 @@ def test_report_charts_are_drawn_in_headless_chromium(sample_run, tmp_path):
     found = re.search(r'<pre id="probe">(.*?)</pre>', dom, re.S)
     assert found, "the probe did not run"
     charts = json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))
-    assert {c["name"] for c in charts} == {"funnel", "rejections", "cluster_sizes", "similarity", "lsh", "languages", "lengths"}
+    assert {c["name"] for c in charts} == CHARTS
     for chart in charts:
         assert chart["width"] > 300 and chart["height"] > 20, chart
         assert chart["drawn"] >= 1, chart
@@ -211,6 +230,7 @@ def test_inspect_summarises_the_run_and_one_cluster(sample_run, capsys):
     summary = capsys.readouterr().out
     assert re.search(r"input records\s+11", summary) and re.search(r"unique documents\s+7", summary)
     assert "malformed_json [read]" in summary
+    assert re.search(r"coastal-wire\.example\s+\d+\s+1\n", summary)
     cluster = next(r["cluster_id"] for r in read(sample_run, "clusters").to_pylist() if "courier-001" in r["member_ids"])
     assert f"--cluster {cluster}" in summary or "largest: cluster" in summary
     assert main(["inspect", str(sample_run), "--cluster", str(cluster)]) == 0
