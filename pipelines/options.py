@@ -107,6 +107,15 @@ _PROCESSES_REFUSED = (
 )
 
 
+def runs_in_this_process(options: PipelineOptions) -> bool:
+    """Whether the job's bundles run in this process (the local runner's in-memory and threaded modes),
+    so that this process's progress tally is the job's."""
+    runner = options.view_as(StandardOptions).runner or DEFAULT_RUNNER
+    name = runner if isinstance(runner, str) else type(runner).__name__
+    mode = options.view_as(DirectOptions).direct_running_mode or "in_memory"
+    return name.lower() in _LOCAL_FN_API_RUNNERS and mode != "multi_processing"
+
+
 def effective_runner(options: PipelineOptions) -> str:
     """The runner name, defaulting to the FnApiRunner; refuses runners and modes that lose data."""
     runner = options.view_as(StandardOptions).runner or DEFAULT_RUNNER

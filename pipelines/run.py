@@ -13,6 +13,7 @@ import os
 import re
 import time
 import uuid
+from contextlib import nullcontext
 from dataclasses import asdict
 
 import apache_beam as beam
@@ -22,14 +23,14 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from pipelines.build import Incremental, build_pipeline, output_paths, parquet_files
-from pipelines.options import DEFAULT_RUNNER, CorpusOptions, beam_flags, effective_runner
+from pipelines.options import DEFAULT_RUNNER, CorpusOptions, beam_flags, effective_runner, runs_in_this_process
 from pipelines.outputs import FinishedRun
 from pipelines.report import write_report
 from pipelines.worker_watch import failing_on_lost_workers
 from transforms.accounting import accounting_problems
 from transforms.config import RunConfig, load_config
 from transforms.dedup import SHUFFLE_RECEIVED, SHUFFLE_SENT, resolve_lsh
-from transforms.metrics import NAMESPACE
+from transforms.metrics import NAMESPACE, heartbeat
 from transforms.prior_index import PARAMS_KEY, index_params, params_problem
 
 __all__ = ["RunError", "SUCCESS_MARKER", "run", "prepare", "stage_seconds"]
@@ -346,7 +347,7 @@ def run(argv: list[str]) -> dict:
     try:
         p = beam.Pipeline(options=options)
         build_pipeline(p, config, inputs, staging, incremental)
-        with failing_on_lost_workers():
+        with failing_on_lost_workers(), heartbeat() if runs_in_this_process(options) else nullcontext():
             result = p.run()
             result.wait_until_finish()
         _check_shuffles(result)

@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 
 import pyarrow.dataset as ds
 import pytest
@@ -109,6 +110,21 @@ def test_progress_logs_running_counts_at_its_interval(caplog, monkeypatch):
     # 10 records through cleaning (7 kept, 3 rejected) in the first 2 s; none in the next 2.5 s.
     assert "read 10 " in lines[0] and "cleaned 7 (5 records/s)" in lines[0] and "rejected 3 (too_short 3)" in lines[0]
     assert "read 15 " in lines[1] and "cleaned 7 (0 records/s)" in lines[1] and "candidate links 4" in lines[1]
+
+
+def test_heartbeat_logs_while_no_counter_moves_and_stops_after(caplog, monkeypatch):
+    progress = metrics.Progress(interval=0.2)
+    monkeypatch.setattr(metrics, "_progress", progress)
+    progress.add("input-records", 5)  # an earlier job's count
+    with caplog.at_level(logging.INFO, logger="corpusbeam.progress"):
+        with metrics.heartbeat():
+            progress.add("input-records", 3)
+            time.sleep(1.1)  # a long shuffle: no counter moves
+        during = len(caplog.records)
+        time.sleep(0.5)
+    assert 3 <= during <= 6, [r.getMessage() for r in caplog.records]
+    assert len(caplog.records) == during, "the heartbeat went on after the job"
+    assert all("read 3 " in r.getMessage() for r in caplog.records), "the job is counted from zero"
 
 
 # --- tier 3: through the CLI ---------------------------------------------------------------------

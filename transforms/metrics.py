@@ -3,7 +3,8 @@
 Names follow `passed` / `filtered:<reason>` / `line-filtered:<reason>` so that runs and tests
 read the same numbers. Every Beam-backed counter also feeds this process's `Progress`, which logs
 the running counts at a steady interval: Beam's committed metrics arrive only when a job ends on
-the local runner, and a person watching a two-hour job wants to see it move.
+the local runner, and a person watching a two-hour job wants to see it move. When the job runs in
+this process, `heartbeat()` keeps the lines coming while no counter moves.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
-__all__ = ["CounterIncFn", "NAMESPACE", "Progress", "get_counter_inc_fn", "noop_counter", "progress_line"]
+__all__ = ["CounterIncFn", "NAMESPACE", "Progress", "get_counter_inc_fn", "heartbeat", "noop_counter", "progress_line"]
 
 CounterIncFn = Callable[[str], None]
 
@@ -53,30 +55,39 @@ def progress_line(counts: dict[str, int], elapsed: float, previous: dict[str, in
 
 
 class Progress:
-    """Counts of this process, logged every `interval` seconds (0: never) while they change.
+    """Counts of this process, logged every `interval` seconds (0: never) while they change, or at
+    every `tick()` an interval after the last line.
 
     One per worker process: on the in-memory runner that is the whole job; on a cluster each
     worker logs its own share.
     """
 
     def __init__(self, interval: float) -> None:
-        self._interval = interval
-        self._counts: dict[str, int] = {}
+        self.interval = interval
         self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        """Start again from zero: a new job in this process."""
+        self._counts: dict[str, int] = {}
         self._started: float | None = None
         self._last = 0.0
         self._logged: dict[str, int] = {}
 
     def add(self, name: str, amount: int) -> None:
         self._counts[name] = self._counts.get(name, 0) + amount
-        if self._interval <= 0:
+        self.tick()
+
+    def tick(self) -> None:
+        """Log the counts if an interval has passed since the last line (or since the first call)."""
+        if self.interval <= 0:
             return
         now = time.monotonic()
         if self._started is None:
             self._started = self._last = now
-        if now - self._last >= self._interval:
+        if now - self._last >= self.interval:
             with self._lock:
-                if now - self._last >= self._interval:
+                if now - self._last >= self.interval:
                     counts = dict(self._counts)
                     progress_logger.info(progress_line(counts, now - self._started, self._logged, now - self._last))
                     self._last, self._logged = now, counts
@@ -90,6 +101,30 @@ def _interval() -> float:
 
 
 _progress = Progress(_interval())
+
+
+@contextmanager
+def heartbeat() -> Iterator[None]:
+    """For a job whose bundles run in this process: count it from zero, and log a line every interval
+    while the block runs even when no counter moves (a long shuffle or clustering round)."""
+    _progress.reset()
+    if _progress.interval <= 0:
+        yield
+        return
+    stop = threading.Event()
+
+    def beat() -> None:
+        _progress.tick()  # starts the clock
+        while not stop.wait(max(_progress.interval / 4, 0.05)):
+            _progress.tick()
+
+    thread = threading.Thread(target=beat, name="corpusbeam-progress", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def get_counter_inc_fn(namespace: str = NAMESPACE) -> CounterIncFn:
