@@ -370,3 +370,20 @@ def test_parquet_row_groups_follow_row_group_mb(test_pipeline, tmp_path, partiti
     # ~5 MB of Arrow data in groups of about 1 MB (checked every ~1,000 rows of ~250 bytes).
     assert 3 <= len(groups) <= 8, [g.num_rows for g in groups]
     assert all(g.total_byte_size < 2 * 1024 * 1024 for g in groups)
+
+
+@pytest.mark.parametrize(
+    "flags, in_process",
+    [
+        ([], True),
+        (["--direct_running_mode=multi_threading"], True),
+        (["--direct_running_mode=multi_processing"], False),
+        (["--runner=DataflowRunner"], False),
+    ],
+)
+def test_only_jobs_run_in_this_process_get_the_heartbeat(flags, in_process):
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from pipelines.options import runs_in_this_process
+
+    assert runs_in_this_process(PipelineOptions(flags)) is in_process
