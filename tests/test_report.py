@@ -119,10 +119,10 @@ def test_heartbeat_logs_while_no_counter_moves_and_stops_after(caplog, monkeypat
     with caplog.at_level(logging.INFO, logger="corpusbeam.progress"):
         with metrics.heartbeat():
             progress.add("input-records", 3)
-            time.sleep(1.1)  # a long shuffle: no counter moves
+            time.sleep(1.5)  # a long shuffle: no counter moves
         during = len(caplog.records)
         time.sleep(0.5)
-    assert 3 <= during <= 6, [r.getMessage() for r in caplog.records]
+    assert 3 <= during <= 8, [r.getMessage() for r in caplog.records]
     assert len(caplog.records) == during, "the heartbeat went on after the job"
     assert all("read 3 " in r.getMessage() for r in caplog.records), "the job is counted from zero"
 
