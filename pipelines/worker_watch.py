@@ -22,7 +22,7 @@ from pathlib import Path
 logger = logging.getLogger(__name__)
 
 _WORKER_THREAD = "run_worker"
-_SIGNAL = signal.SIGUSR1
+_SIGNAL = getattr(signal, "SIGUSR1", None)  # POSIX only: elsewhere the run goes unwatched
 
 
 class WorkerLost(RuntimeError):
@@ -67,7 +67,8 @@ def sdk_worker_pids(root: int) -> list[int]:
 
 def _stop_workers() -> None:
     """Kill this process's SDK workers: after a worker is lost Beam closes the others' control streams,
-    but they did not exit, and Beam waits for every worker process before it raises."""
+    but they did not exit, and Beam waits for every worker process before it raises. Found through
+    /proc (Linux); elsewhere Beam's own shutdown is all there is."""
     for pid in sdk_worker_pids(os.getpid()):
         try:
             os.kill(pid, signal.SIGKILL)
@@ -80,9 +81,9 @@ def failing_on_lost_workers() -> Iterator[None]:
     """Raise WorkerLost in the calling (main) thread when a `run_worker` thread fails inside the block.
 
     A signal is the one way to wake the main thread from the lock wait Beam leaves it in. Outside the
-    main thread (where no signal handler can be set) the block runs unwatched.
+    main thread (where no signal handler can be set), or without POSIX signals, the block runs unwatched.
     """
-    if threading.current_thread() is not threading.main_thread():
+    if _SIGNAL is None or threading.current_thread() is not threading.main_thread():
         yield
         return
     lock = threading.Lock()
