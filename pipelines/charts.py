@@ -22,6 +22,10 @@ def _svg(height: int, body: str, label: str) -> str:
     )
 
 
+def _nothing(label: str) -> str:
+    return _svg(30, '<text x="8" y="20" fill="#666">nothing to show</text>', label)
+
+
 def _number(value: float) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.3f}"
 
@@ -43,7 +47,7 @@ def _rows(items: Sequence[tuple[str, Sequence[tuple[float, str, str]]]], label: 
     """Horizontal bars, one row per name, each of (value, colour, title) segments laid end to end; the
     longest row is full width and its total is printed at its end."""
     if not items:
-        return _svg(30, '<text x="8" y="20" fill="#666">nothing to show</text>', label)
+        return _nothing(label)
     row, left, right = 22, 190, 90
     top = max(sum(value for value, _, _ in segments) for _, segments in items) or 1
     parts = []
@@ -80,7 +84,7 @@ def columns(items: Sequence[tuple[str, float]], label: str, x_title: str, y_titl
     """Vertical bars over labelled bins (a histogram), with a y axis from 0 to the largest count."""
     height, left, bottom, top_pad = 240, 56, 44, 12
     if not items:
-        return _svg(30, '<text x="8" y="20" fill="#666">nothing to show</text>', label)
+        return _nothing(label)
     top = max(value for _, value in items) or 1
     plot_w, plot_h = _WIDTH - left - 12, height - bottom - top_pad
     step = plot_w / len(items)

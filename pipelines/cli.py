@@ -138,13 +138,11 @@ def main(argv: list[str] | None = None) -> int:
     args, beam_args = parser.parse_known_args(argv)
     if not args.quiet:
         logging.getLogger("corpusbeam.progress").setLevel(logging.INFO)
+    if args.command != "run" and beam_args:  # only `run` passes the rest on to Beam
+        parser.error(f"unrecognised arguments: {' '.join(beam_args)}")
     if args.command in ("report", "inspect"):
-        if beam_args:
-            parser.error(f"unrecognised arguments: {' '.join(beam_args)}")
         return _report_or_inspect(args)
     if args.command == "lsh":
-        if beam_args:
-            parser.error(f"unrecognised arguments: {' '.join(beam_args)}")
         _print_lsh(args)
         return 0
     from pipelines.options import RunnerRefused

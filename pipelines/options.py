@@ -107,26 +107,28 @@ _PROCESSES_REFUSED = (
 )
 
 
-def runs_in_this_process(options: PipelineOptions) -> bool:
-    """Whether the job's bundles run in this process (the local runner's in-memory and threaded modes),
-    so that this process's progress tally is the job's."""
+def _runner_and_mode(options: PipelineOptions) -> tuple[str, bool, str]:
+    """The runner's name (FnApiRunner by default), whether it is the local FnApiRunner, and its mode."""
     runner = options.view_as(StandardOptions).runner or DEFAULT_RUNNER
     name = runner if isinstance(runner, str) else type(runner).__name__
     mode = options.view_as(DirectOptions).direct_running_mode or "in_memory"
-    return name.lower() in _LOCAL_FN_API_RUNNERS and mode != "multi_processing"
+    return name, name.lower() in _LOCAL_FN_API_RUNNERS, mode
+
+
+def runs_in_this_process(options: PipelineOptions) -> bool:
+    """Whether the job's bundles run in this process (the local runner's in-memory and threaded modes),
+    so that this process's progress tally is the job's."""
+    _, local, mode = _runner_and_mode(options)
+    return local and mode != "multi_processing"
 
 
 def effective_runner(options: PipelineOptions) -> str:
     """The runner name, defaulting to the FnApiRunner; refuses runners and modes that lose data."""
-    runner = options.view_as(StandardOptions).runner or DEFAULT_RUNNER
-    name = runner if isinstance(runner, str) else type(runner).__name__
+    name, local, mode = _runner_and_mode(options)
     reason = _REFUSED_RUNNERS.get(name.lower()) or _REFUSED_RUNNERS.get(f"{name.lower()}runner")
     if reason:
         raise RunnerRefused(reason)
-    direct = options.view_as(DirectOptions)
-    mode = direct.direct_running_mode or "in_memory"
-    workers = direct.direct_num_workers
-    local = name.lower() in _LOCAL_FN_API_RUNNERS
+    workers = options.view_as(DirectOptions).direct_num_workers
     if local and mode == "multi_threading" and workers != 1:
         raise RunnerRefused(_PARALLEL_LOCAL_REFUSED.format(mode=mode, workers=workers))
     if local and mode == "multi_processing" and workers != 1 and not options.view_as(CorpusOptions).allow_local_workers:

@@ -14,7 +14,6 @@ from collections import Counter
 from dataclasses import dataclass
 from html import escape
 
-import pyarrow.compute as pc
 from apache_beam.io.filesystems import FileSystems
 
 from pipelines import charts
@@ -106,6 +105,22 @@ def _similarity_bins(values: list[float]) -> list[tuple[str, int]]:
     return [(f"{low + i / 40:.3f}", bins.get(i, 0)) for i in range(width)] + [("1 (exact)", exact)]
 
 
+def _sites(sites: list[str | None], duplicate: list[bool]) -> list[tuple[str, tuple[int, int]]]:
+    """The sites with the most documents, each split into unique documents and duplicates; the rest
+    summed as 'other sites', and documents with no url as 'no url'."""
+    counts: dict[str | None, list[int]] = {}
+    for site, is_duplicate in zip(sites, duplicate):
+        counts.setdefault(site, [0, 0])[1 if is_duplicate else 0] += 1
+    named = sorted((site for site in counts if site is not None), key=lambda site: (-sum(counts[site]), site))
+    rows = [(site, (counts[site][0], counts[site][1])) for site in named[:_TOP_SITES]]
+    if len(named) > _TOP_SITES:
+        rest = [counts[site] for site in named[_TOP_SITES:]]
+        rows.append((f"{len(rest):,} other sites", (sum(u for u, _ in rest), sum(d for _, d in rest))))
+    if None in counts:
+        rows.append(("no url", (counts[None][0], counts[None][1])))
+    return rows
+
+
 _CONTEXT_WORDS = 30  # shown before the first passage both texts share
 
 
@@ -155,12 +170,11 @@ def _lowest_similarity(cluster: dict) -> float:
     return min(cluster["similarities"][1:], default=1.0)
 
 
-def _examples(run: FinishedRun, clusters: list[dict]) -> list[Example]:
-    """The largest cluster, then the clusters holding the least similar duplicates, up to `_EXAMPLES`;
+def _examples(run: FinishedRun, clusters: list[dict], largest: dict | None) -> list[Example]:
+    """The `largest` cluster, then the clusters holding the least similar duplicates, up to `_EXAMPLES`;
     each with its least similar member."""
-    if not clusters:
+    if largest is None:
         return []
-    largest = min(clusters, key=lambda c: (-c["size"], c["cluster_id"]))
     chosen = [largest]
     for cluster in sorted(clusters, key=lambda c: (_lowest_similarity(c), c["cluster_id"])):
         if len(chosen) == _EXAMPLES:
@@ -200,12 +214,11 @@ def gather(run: FinishedRun, with_examples: bool = True) -> ReportData:
     """Everything the page shows, read from the run's tables (a few columns each) and stats;
     without examples no text is read."""
     stats = run.stats
-    docs = run.read("documents", ["lang", "site", "n_words", "is_duplicate", "similarity"])
+    docs = run.read("documents", ["lang", "site", "n_words", "is_duplicate", "similarity"]).to_pydict()
     clusters = run.read("clusters", _CLUSTER_COLUMNS).to_pylist() if stats["clusters"] else []
     largest = min(clusters, key=lambda c: (-c["size"], c["cluster_id"]), default=None)
-    duplicates = docs.filter(pc.equal(docs["is_duplicate"], True)) if docs.num_rows else docs
-    similarities = [v for v in duplicates.column("similarity").to_pylist() if v is not None] if docs.num_rows else []
-    languages = Counter(docs.column("lang").to_pylist()) if docs.num_rows else Counter()
+    similarities = [v for v, dup in zip(docs["similarity"], docs["is_duplicate"]) if dup and v is not None]
+    languages = Counter(docs["lang"])
     top = [(lang or "unknown", n) for lang, n in languages.most_common(12)]
     rest = sum(languages.values()) - sum(n for _, n in top)
     if rest:
@@ -227,10 +240,10 @@ def gather(run: FinishedRun, with_examples: bool = True) -> ReportData:
         cluster_sizes=_cluster_size_bins([c["size"] for c in clusters]),
         similarities=_similarity_bins(similarities),
         languages=top,
-        sites=_sites(docs.column("site").to_pylist(), docs.column("is_duplicate").to_pylist()) if docs.num_rows else [],
-        lengths=_power_bins(docs.column("n_words").to_pylist() if docs.num_rows else [], 16),
+        sites=_sites(docs["site"], docs["is_duplicate"]),
+        lengths=_power_bins(docs["n_words"], 16),
         lsh=lsh,
-        examples=_examples(run, clusters) if with_examples else [],
+        examples=_examples(run, clusters, largest) if with_examples else [],
         largest=(largest["cluster_id"], largest["size"]) if largest else None,
     )
 
@@ -249,22 +262,6 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}
 del{background:#f8d0cc;text-decoration:none}ins{background:#cdebc7;text-decoration:none}
 .legend span{display:inline-block;width:10px;height:10px;margin:0 4px 0 12px}
 """
-
-
-def _sites(sites: list[str | None], duplicate: list[bool]) -> list[tuple[str, tuple[int, int]]]:
-    """The sites with the most documents, each split into unique documents and duplicates; the rest
-    summed as 'other sites', and documents with no url as 'no url'."""
-    counts: dict[str | None, list[int]] = {}
-    for site, is_duplicate in zip(sites, duplicate):
-        counts.setdefault(site, [0, 0])[1 if is_duplicate else 0] += 1
-    named = sorted((site for site in counts if site is not None), key=lambda site: (-sum(counts[site]), site))
-    rows = [(site, (counts[site][0], counts[site][1])) for site in named[:_TOP_SITES]]
-    if len(named) > _TOP_SITES:
-        rest = [counts[site] for site in named[_TOP_SITES:]]
-        rows.append((f"{len(rest):,} other sites", (sum(u for u, _ in rest), sum(d for _, d in rest))))
-    if None in counts:
-        rows.append(("no url", (counts[None][0], counts[None][1])))
-    return rows
 
 
 def _candidate_threshold(stats: dict) -> float | None:

@@ -35,7 +35,10 @@ def _explain(error: str) -> str:
     code = re.search(r"return code (\d+)", error)
     if code and int(code.group(1)) > 128:
         number = int(code.group(1)) - 128
-        name = signal.Signals(number).name if number in signal.Signals._value2member_map_ else f"signal {number}"
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = f"signal {number}"
         message += f": it was killed by {name}"
         if number == signal.SIGKILL:
             message += " (the kernel's out-of-memory killer sends it: check `dmesg`, or run with fewer workers)"

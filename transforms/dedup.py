@@ -66,6 +66,13 @@ _received = Metrics.counter(NAMESPACE, SHUFFLE_RECEIVED)
 _count = get_counter_inc_fn()  # for plain functions; resolves the running bundle at each call
 
 
+def _received_list(values: Iterable) -> list:
+    """A shuffle's grouped values as a list, counted as received."""
+    values = list(values)
+    _received.inc(len(values))
+    return values
+
+
 def resolve_lsh(config: DedupConfig) -> tuple[int, int]:
     """Bands x rows of a run: from the config, or chosen for the candidate threshold."""
     if config.bands:
@@ -107,9 +114,7 @@ def key_by_doc(doc: Document) -> tuple[int, Document]:
 
 
 def _bucket_edges(element: tuple[int, Iterable[int]]) -> list[tuple[int, int]]:
-    nodes = list(element[1])
-    _received.inc(len(nodes))
-    edges = bucket_star_edges(nodes)
+    edges = bucket_star_edges(_received_list(element[1]))
     _count("dedup:candidate-links", len(edges))
     return edges
 
@@ -127,9 +132,7 @@ class _PartEdgesFn(beam.DoFn):
 
     def process(self, element: tuple[tuple[int, int], Iterable[int]]) -> Iterator[object]:
         (band, _), nodes = element
-        nodes = list(nodes)
-        _received.inc(len(nodes))
-        unique = sorted(set(nodes))
+        unique = sorted(set(_received_list(nodes)))
         root = unique[0]
         _count("dedup:candidate-links", len(unique) - 1)
         for node in unique[1:]:
@@ -176,12 +179,6 @@ def _to_larger(edge: tuple[int, int]) -> tuple[int, int]:
     _sent.inc()
     a, b = edge
     return (a, b) if a > b else (b, a)
-
-
-def _received_list(values: Iterable) -> list:
-    values = list(values)
-    _received.inc(len(values))
-    return values
 
 
 def _large_star(element: tuple[int, Iterable[int]]) -> list[tuple[int, int]]:
