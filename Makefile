@@ -3,7 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench-cleaning bench-neardup bench-planted bench-incremental bench-speed bench-throughput bench-bound clean
+# Local Beam engines (Prism; Flink's and Spark's job servers) go into a cache outside the repo
+# (~/.cache/corpusbeam): see pipelines/engines.py. Installing is skipped for what is already there.
+.PHONY: demo test runners lint bench-engines bench-cleaning bench-neardup bench-planted bench-incremental bench-speed bench-throughput bench-bound clean
 
 # The virtualenv is (re)built when setup.py changes; the console script is its stamp.
 $(BIN)/corpusbeam: setup.py
@@ -17,9 +19,13 @@ demo: $(BIN)/corpusbeam
 	$(BIN)/corpusbeam run --config configs/local.yaml \
 		--input 'samples/*.jsonl*' --input 'samples/notes/*.txt' --output out/sample --overwrite
 
+## Install the local engines: Prism (go install) and the Flink and Spark job servers (mvn).
+runners: $(BIN)/corpusbeam
+	$(BIN)/python -m pipelines.engines --require prism --require flink --require spark
+
 ## Lint and the whole test suite (what CI runs). As root, installs Debian's chromium for the report
 ## rendering test when it is missing; elsewhere that one test skips (or fails under CORPUSBEAM_REQUIRE_CHROMIUM).
-test: $(BIN)/corpusbeam
+test: $(BIN)/corpusbeam runners
 	@command -v chromium >/dev/null || [ "$$(id -u)" != 0 ] || apt-get install -y -qq chromium >/dev/null 2>&1 \
 		|| (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "note: could not install chromium"
 	$(BIN)/ruff check .
@@ -27,6 +33,9 @@ test: $(BIN)/corpusbeam
 	$(BIN)/python -m pytest
 
 ## Benchmarks: commands, not tests. They read ../shared (see README).
+bench-engines: $(BIN)/corpusbeam runners
+	$(BIN)/python bench/engines.py --docs 10000
+
 bench-cleaning: $(BIN)/corpusbeam
 	$(BIN)/python bench/cleaning_eval.py
 

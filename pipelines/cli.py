@@ -145,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "lsh":
         _print_lsh(args)
         return 0
+    from pipelines.engines import EngineMissing
     from pipelines.options import RunnerRefused
     from pipelines.run import RunError, run
     from transforms.config import ConfigError
@@ -153,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     run_argv = run_argv[run_argv.index("run") + 1 :]
     try:
         stats = run(run_argv)
-    except (ConfigError, RunError, RunnerRefused) as err:
+    except (ConfigError, RunError, RunnerRefused, EngineMissing) as err:
         return _user_error(err, args.debug)
     except Exception as err:  # noqa: BLE001 - a failed pipeline: say what it means for the output
         if args.debug:

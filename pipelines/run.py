@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import re
+import sys
 import time
 import uuid
 from contextlib import nullcontext
@@ -20,10 +21,19 @@ import apache_beam as beam
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics.metric import MetricsFilter
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import DebugOptions, PipelineOptions, StandardOptions
 
 from pipelines.build import Incremental, build_pipeline, output_paths, parquet_files
-from pipelines.options import DEFAULT_RUNNER, CorpusOptions, beam_flags, effective_runner, runs_in_this_process
+from pipelines.options import (
+    DEFAULT_RUNNER,
+    PROCESS_WORKERS,
+    CorpusOptions,
+    beam_flags,
+    effective_runner,
+    engine_defaults,
+    exact_metrics,
+    runs_in_this_process,
+)
 from pipelines.outputs import FinishedRun
 from pipelines.report import write_report
 from pipelines.worker_watch import failing_on_lost_workers
@@ -169,10 +179,12 @@ def prepare(argv: list[str]) -> tuple[PipelineOptions, RunConfig, CorpusOptions]
     _check_filled_in(config.beam, argv, first.config)
     flags = beam_flags(config.beam) + list(argv)
     options = PipelineOptions(flags)
-    runner = effective_runner(options)
+    effective_runner(options)
     if not options.view_as(StandardOptions).runner:
-        options = PipelineOptions([f"--runner={DEFAULT_RUNNER}", *flags])
-    logger.info("runner: %s", runner)
+        flags = [f"--runner={DEFAULT_RUNNER}", *flags]
+    defaults = engine_defaults(PipelineOptions(flags))
+    options = PipelineOptions(flags + defaults)  # the defaults fill only flags left unset
+    logger.info("runner: %s %s", effective_runner(options), " ".join(defaults))
     return options, config, options.view_as(CorpusOptions)
 
 
@@ -249,29 +261,55 @@ def _plan_incremental(corpus, config: RunConfig, root: str, output: str, run_dat
     return Incremental(prior_files=files, run_date=run_date or dt.datetime.now(dt.timezone.utc).date().isoformat())
 
 
-def _totals(counters, key) -> dict:
-    """Committed counter values summed by `key(counter)`; counters whose key is None are left out."""
+def _totals(counters, key, value=lambda counter: counter.committed) -> dict:
+    """Counter values (committed by default) summed by `key(counter)`; counters whose key is None are left out."""
     totals: dict = {}
     for counter in counters:
         name = key(counter)
         if name is not None:
-            totals[name] = totals.get(name, 0) + counter.committed
+            totals[name] = totals.get(name, 0) + (value(counter) or 0)
     return totals
 
 
-def _check_shuffles(result) -> None:
+def _metric_name(counter) -> str:
+    return counter.key.metric.name
+
+
+def run_counters(result) -> dict[str, int] | None:
+    """The job's corpusbeam counters by name: committed values, or attempted ones where the runner
+    commits none (Spark reports only attempted metrics); None where it reports no metrics."""
+    try:
+        counters = result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]
+    except Exception:  # noqa: BLE001 - runners differ in what they return
+        return None
+    committed = _totals(counters, _metric_name)
+    totals = committed if any(committed.values()) else _totals(counters, _metric_name, lambda c: c.attempted)
+    return dict(sorted(totals.items()))
+
+
+def counters_mismatch(counters: dict[str, int] | None, stats: dict) -> str | None:
+    """Where the job's counters disagree with the counts read back from the outputs, or None.
+
+    Runners differ in how well they aggregate metrics (Flink's job service has been seen to keep one
+    bundle's value of a counter), so a counter is trusted only when those that the data can check agree.
+    """
+    if counters is None:
+        return None
+    pairs = (("input-records", "input_records"), ("written:documents", "documents"), ("written:rejected", "rejected"))
+    wrong = [f"{name} {counters.get(name, 0):,} for {stats[key]:,}" for name, key in pairs if counters.get(name, 0) != stats[key]]
+    return "; ".join(wrong) or None
+
+
+def _check_shuffles(totals: dict[str, int] | None) -> None:
     """Fail the run when a dedup shuffle delivered fewer elements than were sent.
 
     Lost documents fail the accounting check; lost band keys, edges, component ids or units would
     only lose duplicates, silently, so every dedup shuffle is counted on both sides (Beam's
     FnApiRunner has lost elements of shuffles with several local workers: see the README).
     """
-    try:
-        counters = result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]
-    except Exception:  # noqa: BLE001 - a runner without committed metrics: nothing to compare
+    if totals is None:
         logger.warning("the runner reports no metrics: the dedup shuffles are not checked")
         return
-    totals = _totals(counters, lambda counter: counter.key.metric.name)
     sent, received = totals.get(SHUFFLE_SENT, 0), totals.get(SHUFFLE_RECEIVED, 0)
     if sent != received:
         raise RunError(
@@ -331,6 +369,14 @@ def _verify(output: str, files: set[str], indexed: bool) -> dict:
     return stats
 
 
+def _workers_use_this_python() -> None:
+    """Beam's local worker pool starts each process worker as `python` from PATH: make that this
+    interpreter, whose environment holds Beam and this package."""
+    folder = os.path.dirname(sys.executable)
+    if os.environ.get("PATH", "").split(os.pathsep)[0] != folder:
+        os.environ["PATH"] = folder + os.pathsep + os.environ.get("PATH", "")
+
+
 def run(argv: list[str]) -> dict:
     """Run one corpus job; returns its stats. Raises ConfigError/RunError for user errors."""
     options, config, corpus = prepare(argv)
@@ -345,13 +391,24 @@ def run(argv: list[str]) -> dict:
     staging = _prepare_output(output, corpus.overwrite)
     started = time.monotonic()
     try:
+        if options.view_as(DebugOptions).lookup_experiment(PROCESS_WORKERS):
+            _workers_use_this_python()
         p = beam.Pipeline(options=options)
         build_pipeline(p, config, inputs, staging, incremental)
         with failing_on_lost_workers(), heartbeat() if runs_in_this_process(options) else nullcontext():
             result = p.run()
             result.wait_until_finish()
-        _check_shuffles(result)
         stats = _verify(staging, files, incremental is not None)
+        counters = run_counters(result) if exact_metrics(options) else None
+        mismatch = counters_mismatch(counters, stats)
+        if mismatch:
+            logger.warning("the runner's metrics disagree with the written data (%s): they are left out", mismatch)
+            counters = None
+        if counters is None:
+            logger.warning(
+                "no exact metrics from this runner: stats.json has no run.counters, the dedup shuffles are not checked"
+            )
+        _check_shuffles(counters)
     except BaseException:
         _delete_folder(staging)
         raise
@@ -362,6 +419,7 @@ def run(argv: list[str]) -> dict:
         "inputs": inputs,
         "lsh": {"bands": bands, "rows": rows},
         "stage_seconds": stage_seconds(result),
+        "counters": counters,
         "output": output,
         "incremental": None
         if incremental is None

@@ -1,0 +1,73 @@
+"""The same `corpusbeam run` on every local engine, on the planted corpus: time, CPU, memory, same output.
+
+    python bench/engines.py [--docs 10000] [--engines memory prism flink spark] [--set KEY=VALUE ...]
+
+Needs `make runners`. For each engine: wall time, docs/s, CPU seconds (user + system of the run and
+every process under it: driver, job server, SDK workers), how many cores that kept busy on average
+(CPU / wall), and peak RSS summed over those processes (sampled every 0.2 s). Then whether its
+documents/, rejected/ and clusters/ tables and stats.json counts equal the in-memory run's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import pyarrow.dataset as ds
+from speed import ROOT, measure, planted_corpus
+
+RUNNERS = {
+    "memory": ["--runner=FnApiRunner"],
+    "prism": ["--runner=PrismRunner"],
+    "flink": ["--runner=FlinkRunner"],
+    "spark": ["--runner=SparkRunner"],
+}
+
+
+def content(out: Path) -> tuple:
+    """The sorted rows of the three tables and the stats counts: what must not depend on the engine."""
+    tables = []
+    for name in ("documents", "rejected", "clusters"):
+        rows = ds.dataset(str(out / name), format="parquet").to_table().to_pylist()
+        tables.append(sorted(json.dumps(row, sort_keys=True, default=str) for row in rows))
+    stats = json.loads((out / "stats.json").read_text())
+    return tuple(tables), json.dumps({k: v for k, v in stats.items() if k != "run"}, sort_keys=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--docs", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--engines", nargs="+", default=list(RUNNERS), choices=list(RUNNERS))
+    parser.add_argument("--corpus-dir", default=str(ROOT / "out" / "bench"))
+    parser.add_argument("--set", action="append", default=[], dest="overrides")
+    args = parser.parse_args(argv)
+    corpus = planted_corpus(args.docs, args.seed, Path(args.corpus_dir))
+    sets = sum((["--set", s] for s in args.overrides), [])
+    results, reference = [], None
+    for engine in args.engines:
+        out = Path(tempfile.mkdtemp(prefix=f"corpusbeam-{engine}-"))
+        cmd = [sys.executable, "-m", "pipelines.cli", "--quiet", "run", "--config", str(ROOT / "configs" / "local.yaml")]
+        cmd += ["--input", str(corpus), "--output", str(out), "--overwrite", *sets, *RUNNERS[engine]]
+        print(f"{engine}: {' '.join(cmd[2:])}", flush=True)
+        figures = measure(cmd)
+        got = content(out)
+        reference = reference or got
+        results.append((engine, figures, got == reference))
+        shutil.rmtree(out, ignore_errors=True)
+    print(f"\n{args.docs:,} planted documents ({corpus.name}); same output as {args.engines[0]}:")
+    print(f"{'engine':8s} {'wall s':>8s} {'docs/s':>8s} {'CPU s':>8s} {'cores':>6s} {'RSS sum':>9s}  same")
+    for engine, f, same in results:
+        print(
+            f"{engine:8s} {f['wall']:8.1f} {args.docs / f['wall']:8.0f} {f['cpu']:8.1f} {f['cpu'] / f['wall']:6.2f} "
+            f"{f['rss_sum'] / 2**30:7.2f} GB  {'yes' if same else 'NO'}"
+        )
+    return 0 if all(same for _, _, same in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

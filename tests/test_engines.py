@@ -1,0 +1,258 @@
+"""The graph on Prism, Beam's portable local runner, installed by `make runners`: the same tables and
+counts as the in-memory FnApiRunner, no network needed, and a killed engine publishes nothing.
+
+These tests need the installed Prism binary and fail (not skip) without it: `make test` installs it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import random
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pyarrow.dataset as ds
+import pytest
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from pipelines import engines
+from pipelines.cli import main
+from pipelines.options import engine_defaults, runs_in_this_process
+from pipelines.run import counters_mismatch
+from tests.conftest import DATA, ROOT
+from tests.test_cli_e2e import SAMPLE_ARGS
+
+SPDX = ROOT.parent / "shared" / "bench" / "neardup" / "spdx-licenses.jsonl.gz"
+PRISM = ["--runner=PrismRunner"]
+
+
+def tables(out: Path) -> dict:
+    """Every row of documents/, rejected/ and clusters/, sorted, and stats.json without its `run` part."""
+    content = {}
+    for name in ("documents", "rejected", "clusters"):
+        rows = ds.dataset(str(out / name), format="parquet", partitioning="hive").to_table().to_pylist()
+        content[name] = sorted(json.dumps(row, sort_keys=True, default=str) for row in rows)
+    stats = json.loads((out / "stats.json").read_text())
+    content["stats"] = {k: v for k, v in stats.items() if k != "run"}
+    return content
+
+
+ENGINES = {"prism": ["--runner=PrismRunner"], "flink": ["--runner=FlinkRunner"], "spark": ["--runner=SparkRunner"]}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def engines_installed():
+    for engine in ENGINES:
+        engines.installed(engine)  # EngineMissing says: run `make runners`
+
+
+def counters_agree_with_the_data(stats: dict) -> None:
+    """The run's Beam counters (stats.json run.counters) against the counts taken from the tables."""
+    counters = stats["run"]["counters"]
+    assert counters["input-records"] == stats["input_records"]
+    assert counters["written:documents"] == stats["documents"]
+    assert counters.get("written:rejected", 0) == stats["rejected"]
+    assert counters.get("written:clusters", 0) == stats["clusters"]
+    assert counters["dedup:shuffle-sent"] == counters["dedup:shuffle-received"] > 0
+    filtered = {name.split(":", 1)[1]: n for name, n in counters.items() if name.startswith("filtered:")}
+    assert filtered == {reason: n for reason, n in stats["rejected_by_reason"].items() if reason in filtered}
+
+
+def spdx_shards(folder: Path) -> list[str]:
+    """The SPDX licences shuffled into three shards."""
+    with gzip.open(SPDX, "rt", encoding="utf-8") as handle:
+        records = [line for line in handle if line.strip()]
+    random.Random(5).shuffle(records)
+    folder.mkdir()
+    for s in range(3):
+        (folder / f"spdx-{s}.jsonl").write_text("".join(records[s::3]))
+    return ["--input", str(folder / "*.jsonl")]
+
+
+WARC = ["--input", str(DATA / "warc" / "*.warc*"), "--input", str(DATA / "warc" / "*.wet"), "--set", "quality.enabled=false"]
+
+
+@pytest.fixture(scope="module")
+def in_memory(tmp_path_factory):
+    """Each data set's arguments and its in-memory run's tables, run once for every engine to match."""
+    base = tmp_path_factory.mktemp("memory")
+    runs = {}
+    for name, args in (("samples", SAMPLE_ARGS), ("spdx", spdx_shards(base / "spdx-shards")), ("warc", WARC)):
+        assert main(["run", *args, "--output", str(base / name)]) == 0
+        runs[name] = (args, tables(base / name), json.loads((base / name / "stats.json").read_text()))
+    return runs
+
+
+def test_the_in_memory_runs_have_something_to_compare(in_memory):
+    assert in_memory["samples"][2]["documents"] == 9 and in_memory["samples"][2]["duplicates"] == 2
+    assert in_memory["spdx"][2]["input_records"] == 727 and in_memory["spdx"][2]["duplicates"] > 50
+    assert in_memory["warc"][2]["documents"] > 20 and in_memory["warc"][2]["input_files"] == 7
+    counters_agree_with_the_data(in_memory["samples"][2])
+
+
+@pytest.mark.parametrize("data", ["samples", "spdx", "warc"])
+@pytest.mark.parametrize("engine", list(ENGINES))
+def test_every_engine_writes_the_in_memory_tables_and_counts(in_memory, engine, data, tmp_path):
+    args, expected, _ = in_memory[data]
+    assert main(["run", *args, *ENGINES[engine], "--output", str(tmp_path / "out")]) == 0
+    assert tables(tmp_path / "out") == expected
+    stats = json.loads((tmp_path / "out" / "stats.json").read_text())
+    assert stats["run"]["runner"] == ENGINES[engine][0].split("=")[1]
+    if engine == "prism":
+        counters_agree_with_the_data(stats)  # Prism commits exact metrics
+    else:
+        assert stats["run"]["counters"] is None  # the 2.62 job services lose counter updates
+
+
+def test_counters_that_disagree_with_the_data_are_named():
+    stats = {"input_records": 11, "documents": 9, "rejected": 2}
+    good = {"input-records": 11, "written:documents": 9, "written:rejected": 2}
+    assert counters_mismatch(good, stats) is None and counters_mismatch(None, stats) is None
+    assert counters_mismatch({**good, "written:documents": 2}, stats) == "written:documents 2 for 9"
+
+
+def test_direct_runner_is_the_installed_prism():
+    flags = engine_defaults(PipelineOptions(["--runner=DirectRunner"]))
+    assert flags == ["--runner=PrismRunner", f"--prism_location={engines.prism_binary()}"]
+    assert engine_defaults(PipelineOptions(["--runner=PrismRunner", "--prism_location=/my/prism"])) == []
+    assert engine_defaults(PipelineOptions(["--runner=FnApiRunner"])) == []
+
+
+def test_a_runner_without_its_engine_says_what_to_run(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CORPUSBEAM_CACHE", str(tmp_path / "empty-cache"))
+    assert main(["run", *SAMPLE_ARGS, "--runner=DirectRunner", "--output", str(tmp_path / "out")]) == 2
+    assert "run `make runners` first" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "_SUCCESS").exists()
+
+
+def test_flink_and_spark_defaults_use_the_installed_jar_the_embedded_engine_and_every_core(tmp_path, monkeypatch):
+    monkeypatch.setenv("CORPUSBEAM_CACHE", str(tmp_path))
+    for engine in ("flink", "spark"):
+        engines.jar_path(engine).parent.mkdir(parents=True, exist_ok=True)
+        engines.jar_path(engine).write_bytes(b"")
+    cores = os.cpu_count()
+    flink = engine_defaults(PipelineOptions(["--runner=FlinkRunner"]))
+    assert f"--flink_job_server_jar={engines.jar_path('flink')}" in flink
+    assert {"--flink_master=[local]", f"--parallelism={cores}", "--environment_type=LOOPBACK"} <= set(flink)
+    assert f"--sdk_worker_parallelism={cores}" in flink
+    spark = engine_defaults(PipelineOptions(["--runner=SparkRunner"]))
+    assert f"--spark_master_url=local[{cores}]" in spark and f"--spark_job_server_jar={engines.jar_path('spark')}" in spark
+    own = engine_defaults(PipelineOptions(["--runner=FlinkRunner", "--flink_master=host:8081", "--parallelism=3"]))
+    assert not any(flag.startswith(("--flink_master", "--parallelism")) for flag in own)
+
+
+def test_a_missing_jar_names_what_make_runners_could_not_install(tmp_path, monkeypatch):
+    monkeypatch.setenv("CORPUSBEAM_CACHE", str(tmp_path))
+    (tmp_path / "engines.json").write_text(json.dumps({"flink": {"error": "Could not find artifact X"}}))
+    with pytest.raises(engines.EngineMissing, match="make runners.*Could not find artifact X"):
+        engine_defaults(PipelineOptions(["--runner=FlinkRunner"]))
+
+
+@pytest.mark.parametrize(
+    "flags, in_process",
+    [
+        (PRISM, True),  # LOOPBACK: the SDK worker is a thread of this process
+        ([*PRISM, "--experiments=use_loopback_process_worker"], False),
+        ([*PRISM, "--environment_type=EXTERNAL", "--environment_config=localhost:50000"], False),
+    ],
+)
+def test_prism_heartbeat_only_when_its_worker_is_in_this_process(flags, in_process):
+    assert runs_in_this_process(PipelineOptions(flags)) is in_process
+
+
+def _cli(args: list[str], **kwargs) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-m", "pipelines.cli", *args], cwd=ROOT, env=env, **kwargs)
+
+
+@pytest.mark.skipif(shutil.which("unshare") is None, reason="needs unshare (util-linux)")
+@pytest.mark.parametrize("runner", ["DirectRunner", "FlinkRunner", "SparkRunner"])
+def test_engines_run_with_the_network_switched_off(tmp_path, runner):
+    """In a network namespace of its own with only loopback up: the engine is installed, nothing is fetched."""
+    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.fail(f"unshare -n is not permitted here: {probe.stderr.decode().strip()}")
+    out = tmp_path / "out"
+    cli = shlex.join([sys.executable, "-m", "pipelines.cli", "run", *SAMPLE_ARGS, f"--runner={runner}", "--output", str(out)])
+    script = f"ip link set lo up 2>/dev/null || true; cd {ROOT} && PYTHONPATH={ROOT} {cli}"
+    done = subprocess.run(["unshare", "-n", "sh", "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["run"]["runner"] == runner.replace("Direct", "Prism") and stats["documents"] == 9
+
+
+def _descendants(pid: int) -> list[tuple[int, str]]:
+    """(pid, command name) of every process below `pid`, from each process's parent in /proc."""
+    parents: dict[int, list[tuple[int, str]]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        ppid = int(text[text.rindex(")") + 2 :].split()[1])
+        parents.setdefault(ppid, []).append((int(stat.parent.name), name))
+    found, stack = [], [pid]
+    while stack:
+        for child in parents.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child[0])
+    return found
+
+
+@pytest.mark.parametrize("victim", ["prism", "python"])
+def test_killing_prism_or_its_worker_mid_run_publishes_nothing_and_keeps_the_previous_output(tmp_path, victim):
+    """Prism (the job service) or its SDK worker process is killed with SIGKILL while the job runs:
+    the run fails, and the output folder still holds the previous run, whole."""
+    out = tmp_path / "out"
+    assert main(["run", *SAMPLE_ARGS, "--output", str(out)]) == 0
+    before = tables(out)
+    planted = tmp_path / "big.jsonl"
+    words = (DATA.parent.parent / "README.md").read_text().split()
+    rng = random.Random(1)
+    planted.write_text(
+        "".join(json.dumps({"id": str(i), "text": " ".join(rng.choices(words, k=400))}) + "\n" for i in range(3000))
+    )
+    args = [
+        "run",
+        "--input",
+        str(planted),
+        *PRISM,
+        "--experiments=use_loopback_process_worker",
+        "--output",
+        str(out),
+        "--overwrite",
+    ]
+    proc = _cli(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    killed = threading.Event()
+
+    def kill_when_running() -> None:
+        deadline = time.monotonic() + 120
+        while proc.poll() is None and time.monotonic() < deadline:
+            targets = [pid for pid, name in _descendants(proc.pid) if name.startswith(victim)]
+            if targets:
+                time.sleep(2.0)  # into the job: the worker has bundles to process
+                os.kill(targets[0], signal.SIGKILL)
+                killed.set()
+                return
+            time.sleep(0.1)
+
+    killer = threading.Thread(target=kill_when_running)
+    killer.start()
+    try:
+        _, err = proc.communicate(timeout=240)
+    finally:
+        proc.kill()
+        killer.join()
+    assert killed.is_set()
+    assert proc.returncode == 1, err[-2000:]
+    assert "Nothing was published" in err
+    assert tables(out) == before and (out / "_SUCCESS").exists()
