@@ -61,7 +61,6 @@ class JarEngine:
     """A Java engine: the Maven artifacts of its job server, its driver class, the runner flag that
     takes the jar, and the JVM module openings it needs on Java 17 (Spark's)."""
 
-    runner: str
     artifacts: tuple[str, ...]
     main_class: str
     jar_flag: str
@@ -71,13 +70,11 @@ class JarEngine:
 JAR_ENGINES = {
     # Flink 1.19: the runner declares Flink itself as a compile dependency, mini-cluster included.
     "flink": JarEngine(
-        "FlinkRunner",
         (f"org.apache.beam:beam-runners-flink-{FLINK_VERSION}:{JAVA_BEAM_VERSION}", "org.slf4j:slf4j-simple:1.7.30"),
         "org.apache.beam.runners.flink.FlinkJobServerDriver",
         "flink_job_server_jar",
     ),
     "spark": JarEngine(
-        "SparkRunner",
         (
             f"org.apache.beam:beam-runners-spark-3:{JAVA_BEAM_VERSION}",
             f"org.apache.spark:spark-core_2.12:{_SPARK_VERSION}",

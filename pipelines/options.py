@@ -165,7 +165,13 @@ def exact_metrics(options: PipelineOptions) -> bool:
     """Whether the runner's counters can be trusted as sums over the whole job. The Flink and Spark job
     services that `make runners` installs (Beam 2.62) lose bundles' counter updates (on the WARC samples
     the dedup shuffles counted 704 elements sent for 1,408 received, with every table right)."""
-    return _runner_and_mode(options)[0].lower().removesuffix("runner") not in engines.JAR_ENGINES
+    return _jar_engine(options) is None
+
+
+def _jar_engine(options: PipelineOptions) -> str | None:
+    """'flink' or 'spark' when the runner is one of the Java engines `make runners` installs."""
+    engine = _runner_and_mode(options)[0].lower().removesuffix("runner")
+    return engine if engine in engines.JAR_ENGINES else None
 
 
 def engine_defaults(options: PipelineOptions) -> list[str]:
@@ -181,8 +187,8 @@ def engine_defaults(options: PipelineOptions) -> list[str]:
         if not options.view_as(PrismRunnerOptions).prism_location:
             flags.append(f"--prism_location={engines.installed('prism')}")
         return flags
-    engine = name.removesuffix("runner")
-    if engine not in engines.JAR_ENGINES:
+    engine = _jar_engine(options)
+    if engine is None:
         return flags
     cores = os.cpu_count() or 1
     jar_flag = engines.JAR_ENGINES[engine].jar_flag
