@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 $(BIN)/corpusbeam: setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,dataflow]"
 	touch $@
 
 ## Run the main job on the samples bundled in the repo; prints where the Parquet is.

@@ -36,7 +36,7 @@ from pipelines.options import (
 )
 from pipelines.outputs import FinishedRun
 from pipelines.report import write_report
-from pipelines.worker_watch import failing_on_lost_workers
+from pipelines.worker_watch import failing_on_lost_workers, stop_workers
 from transforms.accounting import accounting_problems
 from transforms.config import RunConfig, load_config
 from transforms.dedup import SHUFFLE_RECEIVED, SHUFFLE_SENT, resolve_lsh
@@ -391,13 +391,20 @@ def run(argv: list[str]) -> dict:
     staging = _prepare_output(output, corpus.overwrite)
     started = time.monotonic()
     try:
-        if options.view_as(DebugOptions).lookup_experiment(PROCESS_WORKERS):
+        process_workers = bool(options.view_as(DebugOptions).lookup_experiment(PROCESS_WORKERS))
+        if process_workers:
             _workers_use_this_python()
         p = beam.Pipeline(options=options)
         build_pipeline(p, config, inputs, staging, incremental)
-        with failing_on_lost_workers(), heartbeat() if runs_in_this_process(options) else nullcontext():
-            result = p.run()
-            result.wait_until_finish()
+        with (
+            failing_on_lost_workers(poll_children=process_workers),
+            heartbeat() if runs_in_this_process(options) else nullcontext(),
+        ):
+            try:
+                result = p.run()
+                result.wait_until_finish()
+            finally:
+                stop_workers()
         stats = _verify(staging, files, incremental is not None)
         counters = run_counters(result) if exact_metrics(options) else None
         mismatch = counters_mismatch(counters, stats)

@@ -5,7 +5,9 @@ thread named `run_worker`, which raises when the process exits with an error; no
 error until the job ends. A worker killed soon after it started left the runner waiting for its
 bundle's data forever (Beam 2.77, seen in tests/test_worker_failure.py). The watch turns that thread's
 error into an exception in the main thread, and stops the other worker processes, which Beam's
-failure path waits for.
+failure path waits for. Flink's job server did the same with a LOOPBACK worker process of the driver
+killed within a second of its start (waited more than 45 minutes): the watch also polls those
+processes, which stay zombies of the driver when they die, and fails the run when one dies.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import os
 import re
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -58,19 +60,34 @@ def _process_table() -> dict[int, tuple[int, bytes]]:
     return table
 
 
-def sdk_worker_pids(root: int) -> list[int]:
-    """Pids of the SDK worker processes under `root` (Beam starts each through `sh -c`)."""
+def descendants(root: int) -> dict[int, list[str]]:
+    """pid -> command line (argv) of every process under `root`, from /proc (empty where there is none)."""
     table = _process_table()
-    descendants, frontier = set(), {root}
+    found, frontier = set(), {root}
     while frontier:
-        frontier = {pid for pid, (ppid, _) in table.items() if ppid in frontier} - descendants
-        descendants |= frontier
-    return sorted(pid for pid in descendants if b"sdk_worker_main" in table[pid][1] and not table[pid][1].startswith(b"/bin/sh"))
+        frontier = {pid for pid, (ppid, _) in table.items() if ppid in frontier} - found
+        found |= frontier
+    return {pid: table[pid][1].decode(errors="replace").split("\0")[:-1] for pid in sorted(found)}
 
 
-def _stop_workers() -> None:
-    """Kill this process's SDK workers: after a worker is lost Beam closes the others' control streams,
-    but they did not exit, and Beam waits for every worker process before it raises. Found through
+def sdk_worker_pids(root: int) -> list[int]:
+    """Pids of the SDK worker processes under `root` (Beam starts each through `sh -c`, or as `python -c`)."""
+    return [
+        pid
+        for pid, argv in descendants(root).items()
+        if argv[:1] != ["/bin/sh"] and any("sdk_worker" in arg or "SdkHarness(" in arg for arg in argv)
+    ]
+
+
+def job_service_pids(root: int) -> list[int]:
+    """Pids of the job services under `root`: Prism's binary, or the JVM of a Flink or Spark job server."""
+    return [pid for pid, argv in descendants(root).items() if argv[:1] and Path(argv[0]).name in ("prism", "java")]
+
+
+def stop_workers() -> None:
+    """Kill this process's SDK workers. After a worker is lost Beam closes the others' control streams,
+    but they did not exit, and Beam waits for every worker process before it raises; the workers a
+    job server keeps for reuse outlive the job, and print tracebacks when its JVM goes. Found through
     /proc (Linux); elsewhere Beam's own shutdown is all there is."""
     for pid in sdk_worker_pids(os.getpid()):
         try:
@@ -79,9 +96,50 @@ def _stop_workers() -> None:
             continue
 
 
+def _dead_python_children() -> dict[int, int]:
+    """pid -> wait status of each child of this process that runs Python and has exited but is not yet
+    reaped (a zombie): /proc/PID/stat keeps the status (field 52, Linux 3.5+) until the parent waits.
+    A zombie has no command line left, but its name (`python...`) stays."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name, fields = text[text.index("(") + 1 : text.rindex(")")], text.rsplit(")", 1)[1].split()
+        if fields[0] == "Z" and int(fields[1]) == os.getpid() and name.startswith("python") and len(fields) > 49:
+            found[int(stat.parent.name)] = int(fields[49])
+    return found
+
+
+def _lost(status: int) -> str | None:
+    """Beam's words ('exited with return code N', as `sh -c` reports it) for an exit that is a failure:
+    killed by any signal but the SIGTERM a graceful stop sends, or a non-zero exit code."""
+    number, code = status & 0x7F, (status >> 8) & 0xFF
+    if number and number != signal.SIGTERM:
+        return f"exited with return code {128 + number}"
+    if not number and code:
+        return f"exited with return code {code}"
+    return None
+
+
+def _watch_children(report: Callable[[str], None], stop: threading.Event, every: float = 0.5) -> None:
+    """Report the first Python child of this process (an SDK worker: the driver starts no other Python
+    process during a job) that dies with a failure. A job server's engine (Flink) can wait forever for
+    the bundle of a worker killed early in its life; the driver's worker pool only waits for a worker
+    it stops, so a dead one stays a zombie here."""
+    while not stop.wait(every):
+        for pid, status in sorted(_dead_python_children().items()):
+            error = _lost(status)
+            if error:
+                report(f"SDK worker process {pid} {error}")
+                return
+
+
 @contextmanager
-def failing_on_lost_workers() -> Iterator[None]:
-    """Raise WorkerLost in the calling (main) thread when a `run_worker` thread fails inside the block.
+def failing_on_lost_workers(poll_children: bool = False) -> Iterator[None]:
+    """Raise WorkerLost in the calling (main) thread when a `run_worker` thread fails inside the block,
+    or, with `poll_children`, when an SDK worker process started by this process dies with a failure.
 
     A signal is the one way to wake the main thread from the lock wait Beam leaves it in. Outside the
     main thread (where no signal handler can be set), or without POSIX signals, the block runs unwatched.
@@ -93,16 +151,19 @@ def failing_on_lost_workers() -> Iterator[None]:
     state: dict = {"armed": True, "error": None}
     previous_hook = threading.excepthook
 
+    def report(error: str) -> None:
+        logger.error("an SDK worker process failed: %s", error)
+        with lock:
+            if state["armed"] and state["error"] is None:
+                state["error"] = error
+                signal.pthread_kill(threading.main_thread().ident, _SIGNAL)
+                stop_workers()
+
     def hook(args: threading.ExceptHookArgs) -> None:
         if args.thread is None or args.thread.name != _WORKER_THREAD:
             previous_hook(args)
             return
-        logger.error("an SDK worker process failed: %s", args.exc_value)
-        with lock:
-            if state["armed"] and state["error"] is None:
-                state["error"] = str(args.exc_value)
-                signal.pthread_kill(threading.main_thread().ident, _SIGNAL)
-                _stop_workers()
+        report(str(args.exc_value))
 
     def on_signal(signum: int, frame: object) -> None:
         if state["armed"] and state["error"] is not None:
@@ -111,9 +172,13 @@ def failing_on_lost_workers() -> Iterator[None]:
 
     previous_handler = signal.signal(_SIGNAL, on_signal)
     threading.excepthook = hook
+    stop = threading.Event()
+    if poll_children:
+        threading.Thread(target=_watch_children, args=(report, stop), name="worker-watch", daemon=True).start()
     try:
         yield
     finally:
+        stop.set()
         with lock:
             state["armed"] = False
             signalled = state["error"] is not None

@@ -25,8 +25,9 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines import engines
 from pipelines.cli import main
-from pipelines.options import engine_defaults, runs_in_this_process
+from pipelines.options import PROCESS_WORKERS, engine_defaults, runs_in_this_process
 from pipelines.run import counters_mismatch
+from pipelines.worker_watch import job_service_pids, sdk_worker_pids
 from tests.conftest import DATA, ROOT
 from tests.test_cli_e2e import SAMPLE_ARGS
 
@@ -189,29 +190,22 @@ def test_engines_run_with_the_network_switched_off(tmp_path, runner):
     assert stats["run"]["runner"] == runner.replace("Direct", "Prism") and stats["documents"] == 9
 
 
-def _descendants(pid: int) -> list[tuple[int, str]]:
-    """(pid, command name) of every process below `pid`, from each process's parent in /proc."""
-    parents: dict[int, list[tuple[int, str]]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        name = text[text.index("(") + 1 : text.rindex(")")]
-        ppid = int(text[text.rindex(")") + 2 :].split()[1])
-        parents.setdefault(ppid, []).append((int(stat.parent.name), name))
-    found, stack = [], [pid]
-    while stack:
-        for child in parents.get(stack.pop(), []):
-            found.append(child)
-            stack.append(child[0])
-    return found
-
-
-@pytest.mark.parametrize("victim", ["prism", "python"])
-def test_killing_prism_or_its_worker_mid_run_publishes_nothing_and_keeps_the_previous_output(tmp_path, victim):
-    """Prism (the job service) or its SDK worker process is killed with SIGKILL while the job runs:
-    the run fails, and the output folder still holds the previous run, whole."""
+@pytest.mark.parametrize(
+    "engine,victim,delay",
+    [
+        ("prism", "engine", 2.0),
+        ("prism", "worker", 2.0),
+        ("flink", "engine", 2.0),
+        # within a second of its start: Flink then waited for the lost worker's bundle for 45 minutes
+        ("flink", "worker", 0.0),
+        ("spark", "engine", 2.0),
+        ("spark", "worker", 0.0),
+    ],
+)
+def test_killing_the_engine_or_a_worker_mid_run_publishes_nothing_and_keeps_the_previous_output(tmp_path, engine, victim, delay):
+    """The job service (Prism, or the JVM of Flink's or Spark's job server) or an SDK worker process is
+    killed with SIGKILL while the job runs: the run fails within a minute, and the output folder still
+    holds the previous run, whole."""
     out = tmp_path / "out"
     assert main(["run", *SAMPLE_ARGS, "--output", str(out)]) == 0
     before = tables(out)
@@ -221,34 +215,27 @@ def test_killing_prism_or_its_worker_mid_run_publishes_nothing_and_keeps_the_pre
     planted.write_text(
         "".join(json.dumps({"id": str(i), "text": " ".join(rng.choices(words, k=400))}) + "\n" for i in range(3000))
     )
-    args = [
-        "run",
-        "--input",
-        str(planted),
-        *PRISM,
-        "--experiments=use_loopback_process_worker",
-        "--output",
-        str(out),
-        "--overwrite",
-    ]
+    args = ["run", "--input", str(planted), *ENGINES[engine], "--output", str(out), "--overwrite"]
+    if engine == "prism":
+        args.append(f"--experiments={PROCESS_WORKERS}")
     proc = _cli(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     killed = threading.Event()
+    find = sdk_worker_pids if victim == "worker" else job_service_pids
 
     def kill_when_running() -> None:
         deadline = time.monotonic() + 120
         while proc.poll() is None and time.monotonic() < deadline:
-            targets = [pid for pid, name in _descendants(proc.pid) if name.startswith(victim)]
-            if targets:
-                time.sleep(2.0)  # into the job: the worker has bundles to process
-                os.kill(targets[0], signal.SIGKILL)
+            if sdk_worker_pids(proc.pid):  # the job has started
+                time.sleep(delay)
+                os.kill(find(proc.pid)[0], signal.SIGKILL)
                 killed.set()
                 return
-            time.sleep(0.1)
+            time.sleep(0.05)
 
     killer = threading.Thread(target=kill_when_running)
     killer.start()
     try:
-        _, err = proc.communicate(timeout=240)
+        _, err = proc.communicate(timeout=180)
     finally:
         proc.kill()
         killer.join()
