@@ -181,7 +181,8 @@ def _jar_engine(options: PipelineOptions) -> str | None:
 def engine_defaults(options: PipelineOptions) -> list[str]:
     """Flags that make a local engine run with no other flag, for flags the user left unset: the
     installed Prism binary, or the installed job-server jar with the engine embedded in its JVM, one
-    SDK worker process per core; raises EngineMissing when the engine is not installed."""
+    SDK worker process per core (kept for the whole job); raises EngineMissing when the engine is not
+    installed."""
     name = _runner_and_mode(options)[0].lower()
     portable = options.view_as(PortableOptions)
     flags: list[str] = []
@@ -198,19 +199,26 @@ def engine_defaults(options: PipelineOptions) -> list[str]:
     jar_flag = engines.JAR_ENGINES[engine].jar_flag
     if not getattr(options.view_as(FlinkRunnerOptions if engine == "flink" else SparkRunnerOptions), jar_flag):
         flags.append(f"--{jar_flag}={engines.installed(engine)}")
+    local = True
     if engine == "flink":
         flink = options.view_as(FlinkRunnerOptions)
         if flink.flink_master == "[auto]":  # Beam's default: the embedded mini-cluster, said explicitly
             flags.append("--flink_master=[local]")
+        local = flink.flink_master in ("[auto]", "[local]")
         if flink.flink_version == FlinkRunnerOptions.PUBLISHED_FLINK_VERSIONS[-1]:  # Beam's default
             flags.append(f"--flink_version={engines.FLINK_VERSION}")
         if flink.parallelism == -1:
             flags.append(f"--parallelism={cores}")
-    elif options.view_as(SparkRunnerOptions).spark_master_url == "local[4]":  # Beam's default
-        flags.append(f"--spark_master_url=local[{cores}]")
+    else:
+        spark_master = options.view_as(SparkRunnerOptions).spark_master_url
+        if spark_master == "local[4]":  # Beam's default
+            flags.append(f"--spark_master_url=local[{cores}]")
+        local = spark_master.startswith("local")
     if str(portable.environment_cache_millis) == "0":  # Beam's default: a new SDK worker for every task
         flags.append(f"--environment_cache_millis={ENVIRONMENT_CACHE_MS}")
-    if not portable.environment_type:
+    # LOOPBACK workers belong to this driver, so only to an engine inside the job server's JVM: the
+    # TaskManagers of a cluster would all ask the one driver for workers (Beam's default there: DOCKER).
+    if local and not portable.environment_type:
         flags += ["--environment_type=LOOPBACK", f"--experiments={PROCESS_WORKERS}", f"--sdk_worker_parallelism={cores}"]
     return flags
 

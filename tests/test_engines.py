@@ -25,6 +25,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines import engines
 from pipelines.cli import main
+from pipelines.flink_session import bytes_received_by_taskmanager, session_cluster
 from pipelines.options import PROCESS_WORKERS, engine_defaults, runs_in_this_process
 from pipelines.run import counters_mismatch
 from pipelines.worker_watch import job_service_pids, sdk_worker_pids
@@ -113,6 +114,19 @@ def test_every_engine_writes_the_in_memory_tables_and_counts(in_memory, engine, 
         assert stats["run"]["counters"] is None  # the 2.62 job services lose counter updates
 
 
+def test_a_flink_session_cluster_of_two_taskmanagers_writes_the_in_memory_tables(in_memory, tmp_path):
+    """A JobManager and two TaskManager JVMs on loopback, the job server submitting to them: the SPDX
+    shards' documents are shuffled between the TaskManagers by Flink's network stack, and the tables
+    are the in-memory run's."""
+    args, expected, _ = in_memory["spdx"]
+    with session_cluster(taskmanagers=2) as flags:
+        assert main(["run", *args, *flags, "--output", str(tmp_path / "out")]) == 0
+        master = next(flag.split("=", 1)[1] for flag in flags if flag.startswith("--flink_master="))
+        received = bytes_received_by_taskmanager(master)
+    assert tables(tmp_path / "out") == expected
+    assert len(received) == 2 and all(n > 0 for n in received.values()), received
+
+
 def test_counters_that_disagree_with_the_data_are_named():
     stats = {"input_records": 11, "documents": 9, "rejected": 2}
     good = {"input-records": 11, "written:documents": 9, "written:rejected": 2}
@@ -148,6 +162,11 @@ def test_flink_and_spark_defaults_use_the_installed_jar_the_embedded_engine_and_
     assert f"--spark_master_url=local[{cores}]" in spark and f"--spark_job_server_jar={engines.jar_path('spark')}" in spark
     own = engine_defaults(PipelineOptions(["--runner=FlinkRunner", "--flink_master=host:8081", "--parallelism=3"]))
     assert not any(flag.startswith(("--flink_master", "--parallelism")) for flag in own)
+    # a cluster's TaskManagers cannot share this driver's LOOPBACK workers: Beam's default applies
+    assert not any(flag.startswith("--environment_type") for flag in own)
+    assert "--environment_cache_millis=600000" in own and "--environment_cache_millis=600000" in flink
+    remote = engine_defaults(PipelineOptions(["--runner=SparkRunner", "--spark_master_url=spark://host:7077"]))
+    assert not any(flag.startswith(("--environment_type", "--spark_master_url")) for flag in remote)
 
 
 def test_a_missing_jar_names_what_make_runners_could_not_install(tmp_path, monkeypatch):
@@ -190,6 +209,14 @@ def test_engines_run_with_the_network_switched_off(tmp_path, runner):
     assert stats["run"]["runner"] == runner.replace("Direct", "Prism") and stats["documents"] == 9
 
 
+@pytest.fixture(scope="module")
+def previous_run(tmp_path_factory):
+    """A published run, the output folder a failed run must leave as it is."""
+    out = tmp_path_factory.mktemp("previous") / "out"
+    assert main(["run", *SAMPLE_ARGS, "--output", str(out)]) == 0
+    return out
+
+
 @pytest.mark.parametrize(
     "engine,victim,delay",
     [
@@ -207,7 +234,7 @@ def test_killing_the_engine_or_a_worker_mid_run_publishes_nothing_and_keeps_the_
     killed with SIGKILL while the job runs: the run fails within a minute, and the output folder still
     holds the previous run, whole."""
     out = tmp_path / "out"
-    assert main(["run", *SAMPLE_ARGS, "--output", str(out)]) == 0
+    shutil.copytree(previous_run, out)
     before = tables(out)
     planted = tmp_path / "big.jsonl"
     words = (DATA.parent.parent / "README.md").read_text().split()
