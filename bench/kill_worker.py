@@ -46,9 +46,11 @@ def _corpus(folder: Path, docs: int) -> Path:
     return shard
 
 
-def kill_once(shard: Path, out: Path, engine: str, victim: str, delay: float, which: int, timeout: float) -> str:
+def kill_once(shard: Path, out: Path, engine: str, victim: str, delay: float, workers: int, which: int, timeout: float) -> str:
     command = [sys.executable, "-m", "pipelines.cli", "run", "--input", str(shard), "--output", str(out)]
     command += [*ENGINES[engine], "--set", "quality.enabled=false"]
+    if engine == "memory":
+        command.append(f"--direct_num_workers={workers}")
     run = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     workers: list[int] = []
     while not workers and run.poll() is None:
@@ -88,14 +90,14 @@ def main() -> int:
     parser.add_argument("--docs", type=int, default=6000)
     parser.add_argument("--timeout", type=float, default=300)
     args = parser.parse_args()
-    if args.engine == "memory":
-        if args.victim == "engine":
-            parser.error("the in-memory runner is the driver itself: --victim worker only")
-        ENGINES["memory"].append(f"--direct_num_workers={args.workers}")
+    if args.engine == "memory" and args.victim == "engine":
+        parser.error("the in-memory runner is the driver itself: --victim worker only")
     with tempfile.TemporaryDirectory() as tmp:
         shard = _corpus(Path(tmp), args.docs)
         for n, delay in enumerate(args.delays):
-            result = kill_once(shard, Path(tmp) / f"out{n}", args.engine, args.victim, delay, args.which, args.timeout)
+            result = kill_once(
+                shard, Path(tmp) / f"out{n}", args.engine, args.victim, delay, args.workers, args.which, args.timeout
+            )
             print(f"{args.engine}: kill the {args.victim} {delay:4.1f} s after the first worker: {result}", flush=True)
     return 0
 

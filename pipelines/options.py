@@ -199,7 +199,6 @@ def engine_defaults(options: PipelineOptions) -> list[str]:
     jar_flag = engines.JAR_ENGINES[engine].jar_flag
     if not getattr(options.view_as(FlinkRunnerOptions if engine == "flink" else SparkRunnerOptions), jar_flag):
         flags.append(f"--{jar_flag}={engines.installed(engine)}")
-    local = True
     if engine == "flink":
         flink = options.view_as(FlinkRunnerOptions)
         if flink.flink_master == "[auto]":  # Beam's default: the embedded mini-cluster, said explicitly

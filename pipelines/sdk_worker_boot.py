@@ -4,8 +4,9 @@
 
 A runner starts a PROCESS environment's command with `--id` and `--provision_endpoint`, as it starts
 Beam's SDK container entrypoint (a Go program, `boot`). Like it, this asks the provision service for
-the job's pipeline options and the control and logging endpoints, and starts Beam's `sdk_worker_main` with them; unlike it, it installs nothing: the worker runs in this
-interpreter's environment, which holds Beam and this package. That is what a session cluster on this
+the job's pipeline options and the control and logging endpoints, and starts Beam's `sdk_worker_main`
+with them; unlike it, it installs nothing: the worker runs in this interpreter's environment, which
+holds Beam and this package. That is what a session cluster on this
 machine needs (each TaskManager starts its own workers, where LOOPBACK would have every TaskManager
 ask the one driver, whose worker pool names workers by a per-TaskManager counter and mixes them up).
 """

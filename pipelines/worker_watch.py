@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +48,16 @@ def _explain(error: str) -> str:
     return message
 
 
-def _process_table() -> dict[int, tuple[int, bytes]]:
-    """pid -> (parent pid, command line) of every process, from /proc (empty where there is none)."""
+class _Process(NamedTuple):
+    parent: int
+    state: str  # "Z": exited, not yet waited for by its parent
+    name: str  # kept by a zombie, which has no command line left
+    status: int  # a zombie's wait status (/proc/PID/stat field 52, Linux 3.5+)
+    argv: list[str]
+
+
+def _process_table() -> dict[int, _Process]:
+    """Every process, from /proc (empty where there is none)."""
     table = {}
     for entry in Path("/proc").glob("[0-9]*"):
         try:
@@ -56,7 +65,11 @@ def _process_table() -> dict[int, tuple[int, bytes]]:
             cmdline = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        table[int(entry.name)] = (int(stat.rsplit(")", 1)[1].split()[1]), cmdline)
+        fields = stat.rsplit(")", 1)[1].split()
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        status = int(fields[49]) if len(fields) > 49 else 0
+        argv = cmdline.decode(errors="replace").split("\0")[:-1]
+        table[int(entry.name)] = _Process(int(fields[1]), fields[0], name, status, argv)
     return table
 
 
@@ -65,9 +78,9 @@ def descendants(root: int) -> dict[int, list[str]]:
     table = _process_table()
     found, frontier = set(), {root}
     while frontier:
-        frontier = {pid for pid, (ppid, _) in table.items() if ppid in frontier} - found
+        frontier = {pid for pid, process in table.items() if process.parent in frontier} - found
         found |= frontier
-    return {pid: table[pid][1].decode(errors="replace").split("\0")[:-1] for pid in sorted(found)}
+    return {pid: table[pid].argv for pid in sorted(found)}
 
 
 def sdk_worker_pids(root: int) -> list[int]:
@@ -98,18 +111,13 @@ def stop_workers() -> None:
 
 def _dead_python_children() -> dict[int, int]:
     """pid -> wait status of each child of this process that runs Python and has exited but is not yet
-    reaped (a zombie): /proc/PID/stat keeps the status (field 52, Linux 3.5+) until the parent waits.
-    A zombie has no command line left, but its name (`python...`) stays."""
-    found = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        name, fields = text[text.index("(") + 1 : text.rindex(")")], text.rsplit(")", 1)[1].split()
-        if fields[0] == "Z" and int(fields[1]) == os.getpid() and name.startswith("python") and len(fields) > 49:
-            found[int(stat.parent.name)] = int(fields[49])
-    return found
+    reaped (a zombie): /proc keeps the status until the parent waits."""
+    me = os.getpid()
+    return {
+        pid: process.status
+        for pid, process in _process_table().items()
+        if process.parent == me and process.state == "Z" and process.name.startswith("python")
+    }
 
 
 def _lost(status: int) -> str | None:

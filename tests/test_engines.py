@@ -229,7 +229,9 @@ def previous_run(tmp_path_factory):
         ("spark", "worker", 0.0),
     ],
 )
-def test_killing_the_engine_or_a_worker_mid_run_publishes_nothing_and_keeps_the_previous_output(tmp_path, engine, victim, delay):
+def test_killing_the_engine_or_a_worker_mid_run_publishes_nothing_and_keeps_the_previous_output(
+    tmp_path, engine, victim, delay, previous_run
+):
     """The job service (Prism, or the JVM of Flink's or Spark's job server) or an SDK worker process is
     killed with SIGKILL while the job runs: the run fails within a minute, and the output folder still
     holds the previous run, whole."""
