@@ -101,12 +101,23 @@ def stop_workers() -> None:
     """Kill this process's SDK workers. After a worker is lost Beam closes the others' control streams,
     but they did not exit, and Beam waits for every worker process before it raises; the workers a
     job server keeps for reuse outlive the job, and print tracebacks when its JVM goes. Found through
-    /proc (Linux); elsewhere Beam's own shutdown is all there is."""
+    /proc (Linux); elsewhere Beam's own shutdown is all there is. Those that are this process's
+    children are reaped: a killed worker left a zombie would fail the next run of this process."""
     for pid in sdk_worker_pids(os.getpid()):
         try:
             os.kill(pid, signal.SIGKILL)
         except OSError:
             continue
+        _reap(pid)
+
+
+def _reap(pid: int) -> None:
+    """Wait for `pid` if it is a child of this process (Beam's worker pool never waits for a worker it
+    did not stop; Popen.wait copes with a child reaped here)."""
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
 
 
 def _dead_python_children() -> dict[int, int]:
@@ -140,6 +151,7 @@ def _watch_children(report: Callable[[str], None], stop: threading.Event, every:
         for pid, status in sorted(_dead_python_children().items()):
             error = _lost(status)
             if error:
+                _reap(pid)
                 report(f"SDK worker process {pid} {error}")
                 return
 
