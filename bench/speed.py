@@ -99,13 +99,12 @@ def measure(cmd: list[str]) -> dict:
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    if proc.wait() != 0:
-        raise SystemExit(f"failed: {' '.join(cmd)}")
+    returncode = proc.wait()
     wall = time.monotonic() - started
     sampler.join()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return {"wall": wall, "cpu": cpu, "rss_sum": peak["sum"], "rss_max": peak["max"]}
+    return {"wall": wall, "cpu": cpu, "rss_sum": peak["sum"], "rss_max": peak["max"], "returncode": returncode}
 
 
 def baseline(path: Path, threshold: float, num_perm: int) -> None:
@@ -262,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     run_cmd += ["--output", str(output), "--overwrite", *sets, *beam_args]
     print("corpusbeam:", " ".join(run_cmd[2:]), flush=True)
     ours = measure(run_cmd)
+    if ours["returncode"] != 0:
+        raise SystemExit(f"failed: {' '.join(run_cmd)}")
     stats = json.loads((output / "stats.json").read_text())
     print("baseline: datasketch MinHash + MinHashLSH, one process", flush=True)
     theirs = measure([sys.executable, __file__, "--baseline-only", str(corpus), "--threshold", str(args.threshold)])

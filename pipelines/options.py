@@ -123,6 +123,13 @@ PROCESS_WORKERS = "use_loopback_process_worker"
 # worker processes for every task of the job: on 1,000 documents Flink started 12 workers, each
 # importing Beam and loading the language model again, and took 44 s instead of 32 s.
 ENVIRONMENT_CACHE_MS = 600_000
+# Beam 2.77's PortableRunner puts its request timeout (--job_server_timeout, 300 s) on the job's
+# state and message streams too, so any job longer than 5 minutes failed with DEADLINE_EXCEEDED
+# (Prism on the 100k planted corpus, at 305 s; apache/beam#35867). A job-service runner gets a
+# week instead; start-up keeps its own wait (the subprocess server's, or the endpoint probe in run.py).
+JOB_STREAM_TIMEOUT_S = 7 * 24 * 3600
+_BEAM_JOB_SERVER_TIMEOUT_S = 300
+_JOB_SERVICE_RUNNERS = {"portablerunner", "portable", "flinkrunner", "flink", "sparkrunner", "spark"} | _PRISM_NAMES
 
 _PARALLEL_LOCAL_REFUSED = (
     "--direct_running_mode={mode} with --direct_num_workers={workers} is refused: with more than one "
@@ -186,6 +193,8 @@ def engine_defaults(options: PipelineOptions) -> list[str]:
     name = _runner_and_mode(options)[0].lower()
     portable = options.view_as(PortableOptions)
     flags: list[str] = []
+    if name in _JOB_SERVICE_RUNNERS and portable.job_server_timeout == _BEAM_JOB_SERVER_TIMEOUT_S:
+        flags.append(f"--job_server_timeout={JOB_STREAM_TIMEOUT_S}")
     if name in _PRISM_NAMES:
         if name != "prismrunner":
             flags.append("--runner=PrismRunner")

@@ -21,7 +21,7 @@ import apache_beam as beam
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics.metric import MetricsFilter
-from apache_beam.options.pipeline_options import DebugOptions, PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import DebugOptions, PipelineOptions, PortableOptions, StandardOptions
 
 from pipelines.build import Incremental, build_pipeline, output_paths, parquet_files
 from pipelines.options import (
@@ -184,11 +184,30 @@ def prepare(argv: list[str]) -> tuple[PipelineOptions, RunConfig, CorpusOptions]
         flags = [f"--runner={DEFAULT_RUNNER}", *flags]
     defaults = engine_defaults(PipelineOptions(flags))
     options = PipelineOptions(flags + defaults)  # the defaults fill only flags left unset
+    _check_job_endpoint(options)
     logger.info("runner: %s %s", effective_runner(options), " ".join(defaults))
     return options, config, options.view_as(CorpusOptions)
 
 
 _PLACEHOLDER = "FILL_IN"
+_ENDPOINT_WAIT_S = 60
+
+
+def _check_job_endpoint(options: PipelineOptions) -> None:
+    """A job service given by address must answer within a minute: Beam waits for it as long as
+    --job_server_timeout, which engine_defaults raises to a week for the job's own streams."""
+    endpoint = options.view_as(PortableOptions).job_endpoint
+    if not endpoint or endpoint == "embed" or effective_runner(options).lower() not in ("portablerunner", "portable"):
+        return
+    import grpc
+
+    channel = grpc.insecure_channel(endpoint)
+    try:
+        grpc.channel_ready_future(channel).result(timeout=_ENDPOINT_WAIT_S)
+    except grpc.FutureTimeoutError:
+        raise RunError(f"no job service answers at --job_endpoint={endpoint} (waited {_ENDPOINT_WAIT_S} s)") from None
+    finally:
+        channel.close()
 
 
 def _check_filled_in(profile: dict, argv: list[str], path: str | None) -> None:

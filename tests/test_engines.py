@@ -13,6 +13,7 @@ import random
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -26,14 +27,15 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from pipelines import engines
 from pipelines.cli import main
 from pipelines.flink_session import bytes_received_by_taskmanager, session_cluster
-from pipelines.options import PROCESS_WORKERS, engine_defaults, runs_in_this_process
-from pipelines.run import counters_mismatch
+from pipelines.options import JOB_STREAM_TIMEOUT_S, PROCESS_WORKERS, engine_defaults, runs_in_this_process
+from pipelines.run import RunError, counters_mismatch, run
 from pipelines.worker_watch import job_service_pids, sdk_worker_pids
 from tests.conftest import DATA, ROOT
 from tests.test_cli_e2e import SAMPLE_ARGS
 
 SPDX = ROOT.parent / "shared" / "bench" / "neardup" / "spdx-licenses.jsonl.gz"
 PRISM = ["--runner=PrismRunner"]
+LONG_JOBS = f"--job_server_timeout={JOB_STREAM_TIMEOUT_S}"
 
 
 def tables(out: Path) -> dict:
@@ -136,9 +138,33 @@ def test_counters_that_disagree_with_the_data_are_named():
 
 def test_direct_runner_is_the_installed_prism():
     flags = engine_defaults(PipelineOptions(["--runner=DirectRunner"]))
-    assert flags == ["--runner=PrismRunner", f"--prism_location={engines.prism_binary()}"]
-    assert engine_defaults(PipelineOptions(["--runner=PrismRunner", "--prism_location=/my/prism"])) == []
+    assert flags == [LONG_JOBS, "--runner=PrismRunner", f"--prism_location={engines.prism_binary()}"]
+    own = ["--runner=PrismRunner", "--prism_location=/my/prism", "--job_server_timeout=60"]
+    assert engine_defaults(PipelineOptions(own)) == []
     assert engine_defaults(PipelineOptions(["--runner=FnApiRunner"])) == []
+
+
+def test_a_job_service_runner_outlives_beams_request_timeout():
+    """Beam puts --job_server_timeout (300 s) on the job's whole state stream: a 100k-document Prism
+    run failed at 305 s. Every job-service runner gets a week, unless the user set a timeout."""
+    for runner in ("PrismRunner", "FlinkRunner", "SparkRunner", "PortableRunner"):
+        options = PipelineOptions(
+            [f"--runner={runner}", "--prism_location=/p", "--flink_job_server_jar=/j", "--spark_job_server_jar=/j"]
+        )
+        assert LONG_JOBS in engine_defaults(options)
+    assert not any("job_server_timeout" in flag for flag in engine_defaults(PipelineOptions(["--runner=FnApiRunner"])))
+
+
+def test_an_unreachable_job_endpoint_is_named_not_waited_for_a_week(tmp_path, monkeypatch):
+    monkeypatch.setattr("pipelines.run._ENDPOINT_WAIT_S", 1)
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    args = ["run", *SAMPLE_ARGS, "--runner=PortableRunner", f"--job_endpoint=localhost:{port}", "--output", str(tmp_path / "out")]
+    started = time.monotonic()
+    with pytest.raises(RunError, match=f"no job service answers at --job_endpoint=localhost:{port}"):
+        run(args[1:])
+    assert time.monotonic() - started < 30
 
 
 def test_a_runner_without_its_engine_says_what_to_run(tmp_path, monkeypatch, capsys):
