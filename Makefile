@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 
 # Local Beam engines (Prism; Flink's and Spark's job servers) go into a cache outside the repo
 # (~/.cache/corpusbeam): see pipelines/engines.py. Installing is skipped for what is already there.
-.PHONY: demo test runners lint bench-engines bench-cleaning bench-neardup bench-planted bench-incremental bench-speed bench-throughput bench-bound clean
+.PHONY: demo test runners lint bench-engines bench-cleaning bench-neardup bench-planted bench-incremental bench-speed bench-throughput bench-bound fuzz clean
 
 # The virtualenv is (re)built when setup.py changes; the console script is its stamp.
 $(BIN)/corpusbeam: setup.py
@@ -57,6 +57,11 @@ bench-throughput: $(BIN)/corpusbeam
 bench-bound: $(BIN)/corpusbeam
 	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	$(BIN)/python bench/spdx_bound.py --threshold 0.8 --precision 0.95
+
+FUZZ_SECONDS ?= 600
+fuzz: $(BIN)/corpusbeam
+	$(BIN)/python -m pip install --quiet -e ".[fuzz]"
+	for target in jsonl text warc archive; do $(BIN)/python bench/fuzz_records.py --target $$target --seconds $(FUZZ_SECONDS) || exit 1; done
 
 clean:
 	rm -rf out build *.egg-info .pytest_cache .ruff_cache

@@ -31,6 +31,7 @@ EXTRAS = {
         "duckdb==1.5.6",  # the README's query example is a test
     ],
     "bench": ["scipy==1.17.1"],
+    "fuzz": ["atheris==3.0.0"],  # coverage-guided fuzzing of the record steps (bench/fuzz_records.py)
     # Submitting to Dataflow: Beam's GCP clients, and `build`, with which Beam makes the sdist of
     # this package that --setup_file ships to the workers (without it, a deprecated `setup.py sdist`).
     "dataflow": ["apache-beam[gcp]==2.77.0", "build==1.6.1"],

@@ -26,7 +26,6 @@ from transforms.dedup import (
     _bucket_edges,
     _ResolveNodeFn,
     _SplitComponentFn,
-    key_by_text,
     resolve_lsh,
 )
 from transforms.io import ReadRawShards
@@ -56,8 +55,11 @@ def main(argv: list[str] | None = None) -> int:
     options = PipelineOptions(["--runner=FnApiRunner", *beam_args])
     with beam.Pipeline(options=options) as p:
         docs = (p | ReadRawShards([args.input], ReadConfig())).documents | CleanAndParse(CleanConfig())
-        keyed = docs.documents | beam.Map(key_by_text)
-        edges = keyed | beam.ParDo(_BandKeysFn(config, bands, rows)) | beam.GroupByKey() | beam.FlatMap(_bucket_edges)
+        hashed = docs["documents"] | beam.ParDo(_BandKeysFn(config, bands, rows)).with_outputs(
+            _BandKeysFn.BANDS_TAG, main="keyed"
+        )
+        keyed = hashed.keyed
+        edges = hashed[_BandKeysFn.BANDS_TAG] | beam.GroupByKey() | beam.FlatMap(_bucket_edges)
         components = edges | ConnectedComponents(config.cc_rounds)
         joined = {"docs": keyed, "component": components} | beam.CoGroupByKey()
         resolved = joined | beam.ParDo(_ResolveNodeFn(config.keep)).with_outputs("in_component", "clusters", main="documents")

@@ -13,6 +13,7 @@ from transforms.dedup import CLUSTERS_TAG, DeduplicateDocuments, IndexKeptDocume
 from transforms.io import FILE_COUNTS_TAG, REJECTED_TAG, ReadPriorIndex, ReadRawShards, WriteParquetRows
 from transforms.prior_index import PARAMS_KEY, index_params
 from transforms.records import CLUSTER_SCHEMA, DOCUMENT_SCHEMA, INDEX_SCHEMA, REJECTED_SCHEMA, document_row, rejected_row
+from transforms.rows import CheckDocumentRows
 from transforms.stats import ComputeRunStats
 
 __all__ = ["Incremental", "build_pipeline", "output_paths", "parquet_files", "index_schema"]
@@ -58,13 +59,19 @@ def build_pipeline(
     paths = output_paths(output)
     read = p | "ReadRawShards" >> ReadRawShards(inputs, config.read)
     cleaned = read.documents | "CleanAndParse" >> CleanAndParse(config.clean, config.quality)
-    to_dedup = cleaned.documents
+    to_dedup = cleaned["documents"]
     if incremental and incremental.prior_files:
         to_dedup = {"documents": to_dedup, "prior": p | "ReadPriorIndex" >> ReadPriorIndex(list(incremental.prior_files))}
     deduped = to_dedup | "DeduplicateDocuments" >> DeduplicateDocuments(config.dedup)
-    documents = deduped["documents"]
+    checked = deduped["documents"] | "CheckDocumentRows" >> CheckDocumentRows()
+    documents = checked.documents
     clusters = deduped[CLUSTERS_TAG]
-    rejected = (read[REJECTED_TAG], cleaned[REJECTED_TAG]) | "AllRejected" >> beam.Flatten()
+    rejected = (
+        read[REJECTED_TAG],
+        cleaned[REJECTED_TAG],
+        deduped[REJECTED_TAG],
+        checked[REJECTED_TAG],
+    ) | "AllRejected" >> beam.Flatten()
 
     (
         documents

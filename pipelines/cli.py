@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
+import re
 import sys
 
 __all__ = ["main"]
@@ -70,6 +72,7 @@ def _print_run(stats: dict) -> None:
         ("rejected reading", rejected_at["read"], ""),
         ("rejected cleaning", rejected_at["clean"], ""),
         ("rejected quality", rejected_at["quality"], ""),
+        ("internal errors", rejected_at["internal"], "a step failed: rejected/ reason internal_error:<step>"),
         ("documents", stats["documents"], "written to documents/"),
         ("duplicates", stats["duplicates"], f"in {stats['clusters']:,} near-duplicate clusters"),
         ("unique documents", stats["unique_documents"], "is_duplicate = false"),
@@ -105,6 +108,25 @@ def _report_or_inspect(args: argparse.Namespace) -> int:
     except (NotARun, ClusterNotFound) as err:
         return _user_error(err, args.debug)
     return 0
+
+
+# What the OS says when the output's file system is full, over a quota or size limit, or read-only.
+_STORAGE_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
+_ERRNO_IN_TEXT = re.compile(r"\[Errno (\d+)\][^\n]{0,300}")
+
+
+def storage_fault(err: BaseException) -> str | None:
+    """The storage error behind a failed run ("[Errno 28] No space left on device: ..."), found in the
+    exception, its causes, or the text Beam's runners wrap a worker's exception in; else None."""
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in _STORAGE_ERRNOS:
+            return str(seen)
+        for match in _ERRNO_IN_TEXT.finditer(str(seen)):
+            if int(match[1]) in _STORAGE_ERRNOS:
+                return match[0].strip()
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _user_error(err: Exception, debug: bool) -> int:
@@ -160,8 +182,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             raise
         first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        fault = storage_fault(err)
+        what = f"the output could not be written: {fault}" if fault else f"{type(err).__name__}: {first[:300]}"
         print(
-            f"corpusbeam: the run failed ({type(err).__name__}: {first[:300]}). Nothing was published: "
+            f"corpusbeam: the run failed ({what}). Nothing was published: "
             f"{args.output}{f'/run_date={args.run_date}' if args.run_date else ''} keeps what it held before. "
             "Rerun with --debug for the traceback.",
             file=sys.stderr,

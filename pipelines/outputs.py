@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from pipelines.build import output_paths, parquet_files
+from transforms.failures import is_internal_error
 from transforms.io import HIVE_NULL
 
 __all__ = ["FinishedRun", "NotARun", "open_run", "reason_stage", "rejected_by_stage"]
@@ -29,7 +30,9 @@ class NotARun(ValueError):
 
 
 def reason_stage(reason: str) -> str:
-    """The stage that rejects with `reason`: read, clean or quality."""
+    """The stage that rejects with `reason`: read, clean, quality, or internal (a step's bug)."""
+    if is_internal_error(reason):
+        return "internal"
     if reason.startswith(_QUALITY_PREFIXES):
         return "quality"
     if reason in _CLEAN_REASONS:
@@ -99,7 +102,7 @@ def _concat(pieces, columns: list[str]) -> pa.Table:
 
 def rejected_by_stage(stats: dict) -> dict[str, int]:
     """Rejected records per stage (read, clean, quality) from stats.json's reasons."""
-    totals = dict.fromkeys(("read", "clean", "quality"), 0)
+    totals = dict.fromkeys(("read", "clean", "quality", "internal"), 0)
     for reason, count in stats["rejected_by_reason"].items():
         totals[reason_stage(reason)] += count
     return totals

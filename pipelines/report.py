@@ -24,7 +24,7 @@ from transforms.near_duplicates import candidate_threshold
 
 __all__ = ["ReportData", "gather", "render", "write_report"]
 
-_STAGE_COLORS = {"read": charts.COLORS[3], "clean": charts.COLORS[1], "quality": charts.COLORS[4]}
+_STAGE_COLORS = {"read": charts.COLORS[3], "clean": charts.COLORS[1], "quality": charts.COLORS[4], "internal": charts.COLORS[5]}
 _EXAMPLES = 3
 _TOP_SITES = 12
 _EXAMPLE_WORDS = 250  # words of each side shown per example

@@ -1,3 +1,4 @@
+import pyarrow.parquet
 import pytest
 
 from pipelines.cli import main
@@ -99,10 +100,10 @@ def test_a_failing_run_leaves_the_previous_run_as_it_was(tmp_path, monkeypatch, 
     before = {name: (out / name).read_bytes() for name in files_under(out)}
     assert "_SUCCESS" in before and "stats.json" in before
 
-    def crash(members):
+    def crash(*args, **kwargs):  # a fault of the writer, not of one record: the run must fail
         raise RuntimeError("worker crashed")
 
-    monkeypatch.setattr(dedup, "finalize_cluster", crash)
+    monkeypatch.setattr(pyarrow.parquet, "ParquetWriter", crash)
     assert main(["run", *SAMPLE_ARGS, "--output", str(out), "--overwrite"]) == 1
     err = capsys.readouterr().err
     assert "the run failed" in err and "worker crashed" in err and "Nothing was published" in err

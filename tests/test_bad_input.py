@@ -90,3 +90,33 @@ def test_every_kind_of_bad_input_is_a_row_and_the_run_goes_on(tmp_path):
     assert stats["accounting_ok"] and stats["input_files"] == 12
     for entry in stats["per_file"].values():
         assert entry["input_records"] == entry["documents"] + entry["rejected"] >= 1
+
+
+def test_reading_resumes_at_the_next_archive_record_after_damage(tmp_path):
+    """A damaged record in the middle of an archive costs that record, not the rest of the file:
+    the reader finds the next record start (a gzip member, or a `WARC/1.` line) that reads whole."""
+    shards = tmp_path / "in"
+    shards.mkdir()
+    whirlwind = (DATA / "warc" / "whirlwind.warc.gz").read_bytes()
+    garbage = b"\x1f\x8b\x08\x00" + bytes(range(256)) * 4
+    (shards / "middle.warc.gz").write_bytes(whirlwind + garbage + whirlwind + garbage + garbage + whirlwind)
+    plain = gzip.decompress(whirlwind)  # one concatenated stream of the records, uncompressed
+    damaged = plain.replace(b"Content-Length: ", b"Content-Length: x", 1)  # the first record's header
+    (shards / "plain.warc").write_bytes(plain + damaged[: len(damaged) // 2] + b"\r\n\r\n" + plain)
+    out = tmp_path / "out"
+    assert main(["run", "--input", str(shards / "*"), "--output", str(out), "--set", "quality.enabled=false"]) == 0
+    rejected = ds.dataset(str(out / "rejected"), format="parquet").to_table().to_pylist()
+    docs = ds.dataset(str(out / "documents"), format="parquet").to_table().to_pylist()
+    by_file = {}
+    for row in rejected + docs:
+        by_file.setdefault(row["source"].rsplit("/", 1)[-1], []).append(row)
+    # the page of each of the three copies, at its offset in the file; a row for each damaged place
+    copies = [0, len(whirlwind) + len(garbage), 2 * len(whirlwind) + 3 * len(garbage)]
+    pages = sorted(row["record"] for row in docs if row["source"].endswith("middle.warc.gz"))
+    assert pages == [start + 1023 for start in copies]  # 1023: the page's offset in whirlwind.warc.gz
+    assert [row.get("reason") for row in by_file["middle.warc.gz"]].count("read_error") == 2
+    assert all("reading resumed at byte" in r["detail"] for r in rejected if r["source"].endswith("middle.warc.gz"))
+    plain_pages = [row for row in docs if row["source"].endswith("plain.warc")]
+    assert len(plain_pages) == 2  # before the damage and after it
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["accounting_ok"]

@@ -2,10 +2,12 @@ import json
 
 import pytest
 
+from transforms.config import ReadConfig
 from transforms.inputs import input_format, normalise_date, parse_jsonl_line, parse_text_file
 from transforms.records import Document, Rejected, doc_key_for
 
 MAX = 1_000_000
+LIMITS = ReadConfig(max_doc_bytes=MAX)
 
 
 def line(obj) -> bytes:
@@ -26,7 +28,7 @@ def test_jsonl_record_fields_and_metadata():
         ),
         "s.jsonl",
         3,
-        MAX,
+        LIMITS,
     )
     assert isinstance(doc, Document)
     assert (doc.id, doc.text, doc.url, doc.date, doc.record, doc.source) == (
@@ -42,7 +44,7 @@ def test_jsonl_record_fields_and_metadata():
 
 
 def test_unparseable_date_stays_in_metadata():
-    doc = parse_jsonl_line(line({"id": "a", "text": "x y", "date": "last Tuesday"}), "s", 1, MAX)
+    doc = parse_jsonl_line(line({"id": "a", "text": "x y", "date": "last Tuesday"}), "s", 1, LIMITS)
     assert doc.date is None and json.loads(doc.metadata) == {"date": "last Tuesday"}
 
 
@@ -59,22 +61,22 @@ def test_unparseable_date_stays_in_metadata():
     ],
 )
 def test_malformed_records_are_rejected_with_reason_and_location(raw, reason):
-    rej = parse_jsonl_line(raw, "shard.jsonl", 12, 100)
+    rej = parse_jsonl_line(raw, "shard.jsonl", 12, ReadConfig(max_doc_bytes=100))
     assert isinstance(rej, Rejected)
     assert (rej.reason, rej.source, rej.record) == (reason, "shard.jsonl", 12)
 
 
 def test_missing_id_gets_location_id():
-    doc = parse_jsonl_line(line({"text": "abc"}), "f.jsonl", 4, MAX)
+    doc = parse_jsonl_line(line({"text": "abc"}), "f.jsonl", 4, LIMITS)
     assert doc.id == "f.jsonl#4"
 
 
 def test_text_file_is_one_document_with_its_path_as_id():
-    doc = parse_text_file(b"Some words here.\n", 17, "dir/a.txt", MAX)
+    doc = parse_text_file(b"Some words here.\n", 17, "dir/a.txt", LIMITS)
     assert (doc.id, doc.record, doc.text) == ("dir/a.txt", 0, "Some words here.\n")
-    assert parse_text_file(b"   ", 3, "dir/b.txt", MAX).reason == "empty_text"
+    assert parse_text_file(b"   ", 3, "dir/b.txt", LIMITS).reason == "empty_text"
     # A reader keeps only the start of an oversized file; the size it counted decides.
-    big = parse_text_file(b"x" * 100, 50_000_000, "dir/c.txt", MAX)
+    big = parse_text_file(b"x" * 100, 50_000_000, "dir/c.txt", LIMITS)
     assert (big.reason, big.detail) == ("too_large", f"50000000 bytes > read.max_doc_bytes={MAX}")
 
 

@@ -330,17 +330,18 @@ def test_a_misspelt_config_key_suggests_the_right_one(tmp_path, capsys):
 
 
 def test_a_failing_step_shows_one_line_without_debug(tmp_path):
-    """A run that fails inside the graph prints one line naming the error; --debug adds the traceback."""
+    """A run that fails inside the graph (in its Parquet writer: a failing per-record step only rejects
+    its records) prints one line naming the error; --debug adds the traceback."""
     code = (
-        "import sys; from transforms import clean\n"
-        "def boom(*a, **k): raise ValueError('cleaner exploded')\n"
-        "clean.clean_body = boom; import transforms.cleaning as c; c.clean_body = boom\n"
+        "import sys; import pyarrow.parquet as pq\n"
+        "def boom(*a, **k): raise ValueError('writer exploded')\n"
+        "pq.ParquetWriter = boom\n"
         "from pipelines.cli import main; sys.exit(main(sys.argv[1:]))\n"
     )
     args = [sys.executable, "-c", code, "run", *SAMPLE_ARGS, "--output", str(tmp_path / "o")]
     quiet = subprocess.run(args, capture_output=True, text=True, timeout=180, cwd=ROOT)
     assert quiet.returncode == 1
-    assert "cleaner exploded" in quiet.stderr and "Traceback" not in quiet.stderr
+    assert "writer exploded" in quiet.stderr and "Traceback" not in quiet.stderr
     loud = subprocess.run([*args[:3], "--debug", *args[3:]], capture_output=True, text=True, timeout=180, cwd=ROOT)
     assert loud.returncode != 0 and "Traceback" in loud.stderr
 

@@ -61,7 +61,7 @@ def test_template_lines_are_removed_across_a_site(test_pipeline):
     expected += [(f"p{i}", f"{BODIES[i]}\nRelated: a line two pages share") for i in (0, 1)]
     expected += [(d.id, d.text) for d in pages[-2:]]
     with test_pipeline as p:
-        out = p | beam.Create(pages) | DropSiteTemplateLines(config) | beam.Map(lambda d: (d.id, d.text))
+        out = (p | beam.Create(pages) | DropSiteTemplateLines(config))["documents"] | beam.Map(lambda d: (d.id, d.text))
         assert_that(out, equal_to(expected))
 
 
@@ -74,7 +74,7 @@ def test_min_share_of_the_site_pages_is_required(test_pipeline, share, kept):
     pages = [d.replace(text=f"{d.text}\n{line}") if d.doc_key < 3 else d for d in pages]
     config = CleanConfig(site_lines_min_pages=3, site_lines_min_share=share)
     with test_pipeline as p:
-        out = p | beam.Create(pages) | DropSiteTemplateLines(config) | beam.Filter(lambda d: d.doc_key < 3)
+        out = (p | beam.Create(pages) | DropSiteTemplateLines(config))["documents"] | beam.Filter(lambda d: d.doc_key < 3)
         assert_that(out | beam.Map(lambda d: line in d.text), equal_to([kept] * 3))
 
 
@@ -84,7 +84,7 @@ def test_copies_of_one_article_on_a_site_are_not_emptied(test_pipeline):
     pages = [page(i, BODIES[0] + "\n" + BODIES[1]) for i in range(3)] + [page(i, BODIES[i]) for i in range(3, 6)]
     config = CleanConfig(site_lines_min_pages=3, site_lines_min_share=0.0, site_lines_max_fraction=0.9)
     with test_pipeline as p:
-        out = p | beam.Create(pages) | DropSiteTemplateLines(config)
+        out = (p | beam.Create(pages) | DropSiteTemplateLines(config))["documents"]
         assert_that(
             out | beam.Map(lambda d: (d.id, BODIES[0] in d.text, NAV in d.text)),
             equal_to([(f"p{i}", True, True) for i in range(3)] + [(f"p{i}", False, False) for i in range(3, 6)]),

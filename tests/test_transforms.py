@@ -94,7 +94,7 @@ def test_clean_and_parse_routes_rejects(test_pipeline):
     ]
     with test_pipeline as p:
         out = p | beam.Create(docs) | CleanAndParse(CleanConfig(), QualityConfig())
-        assert_that(out.documents | beam.Map(lambda d: (d.id, d.text, d.lang)), equal_to([("keep", body, "en")]), label="docs")
+        assert_that(out["documents"] | beam.Map(lambda d: (d.id, d.text, d.lang)), equal_to([("keep", body, "en")]), label="docs")
         assert_that(
             out[REJECTED_TAG] | beam.Map(lambda r: (r.id, r.reason)),
             equal_to([("emptied", "empty_after_cleaning"), ("short", "gopher_word_count")]),

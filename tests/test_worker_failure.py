@@ -41,6 +41,27 @@ def test_other_threads_and_failures_after_the_run_are_left_alone():
     time.sleep(0.3)
 
 
+def test_workers_stopped_at_the_end_of_a_job_are_not_lost_workers(monkeypatch):
+    """stop_workers kills the cached workers when a job ends; the watch saw one's zombie before it
+    was reaped and failed a finished 100k-document Flink run. The gap is widened here to 1.5 s."""
+    import pipelines.worker_watch as watch
+
+    real_reap = watch._reap
+    monkeypatch.setattr(watch, "_reap", lambda pid: (time.sleep(1.5), real_reap(pid)))
+    code = "from apache_beam.runners.worker.sdk_worker import SdkHarness; import time; time.sleep(60)"
+    worker = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        with failing_on_lost_workers(poll_children=True):
+            deadline = time.monotonic() + 30
+            while worker.pid not in sdk_worker_pids(os.getpid()) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            watch.stop_workers()
+            time.sleep(1.0)  # two more polls of the watch
+    finally:
+        worker.kill()
+    assert worker.pid not in sdk_worker_pids(os.getpid())  # killed and reaped by stop_workers
+
+
 # A worker killed just after it started left Beam 2.77 waiting forever; one killed later failed the run.
 @pytest.mark.parametrize("seconds_before_kill", [0.0, 3.0])
 def test_killing_a_worker_process_fails_the_run_and_publishes_nothing(tmp_path, seconds_before_kill):

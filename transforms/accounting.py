@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from transforms.failures import is_internal_error
+
 __all__ = ["build_stats", "accounting_problems"]
 
 
@@ -36,6 +38,8 @@ def build_stats(items: Iterable[tuple[tuple[str, str], int]]) -> dict:
         "clusters": totals.get("clusters", 0),
         "duplicates_of_earlier_runs": totals.get("duplicates_of_earlier_runs", 0),
         "rejected_by_reason": dict(sorted(reasons.items())),
+        # records a step failed on unforeseen (`internal_error:<step>` in rejected/): bugs, never silent
+        "internal_errors": sum(n for reason, n in reasons.items() if is_internal_error(reason)),
         "per_file": dict(sorted(per_file.items())),
     }
     stats["accounting_ok"] = not accounting_problems(stats)

@@ -9,6 +9,8 @@ import apache_beam as beam
 
 from transforms.clean import CleanRules, clean_body, prepare_document
 from transforms.config import CleanConfig, QualityConfig
+from transforms.failures import INTERNAL_ERROR
+from transforms.guarded import guarded
 from transforms.io import REJECTED_TAG
 from transforms.language import LanguageIdentifier, with_language
 from transforms.metrics import get_counter_inc_fn
@@ -26,6 +28,7 @@ class _PrepareFn(beam.DoFn):
     def setup(self) -> None:
         self._rules = CleanRules.build(self._config)
 
+    @guarded("prepare")
     def process(self, doc: Document) -> Iterator[Document]:
         yield prepare_document(doc, self._rules)
 
@@ -40,6 +43,7 @@ class _CleanFn(beam.DoFn):
         self._inc = get_counter_inc_fn()
         self._languages = LanguageIdentifier() if self._config.enabled and self._config.language_id else None
 
+    @guarded("clean")
     def process(self, doc: Document) -> Iterator[object]:
         result = clean_body(doc, self._rules, self._inc)
         if isinstance(result, Rejected):
@@ -58,11 +62,18 @@ class _CleanFn(beam.DoFn):
         yield beam.pvalue.TaggedOutput(REJECTED_TAG, Rejected(doc.source, doc.record, reason, doc.text, id=doc.id))
 
 
-def _line_occurrences(doc: Document) -> Iterator[tuple[int, tuple[int, int]]]:
-    """(line key, (site key, doc key)) for every distinct line of a page."""
+_inc = get_counter_inc_fn()
+
+
+def _line_occurrences(doc: Document) -> list[tuple[int, tuple[int, int]]]:
+    """(line key, (site key, doc key)) for every distinct line of a page. A page this fails on adds
+    no lines to its site's count; `_DropMarkedLinesFn` rejects it when its own step fails too."""
     site_key = stable_key(doc.site)  # type: ignore[arg-type]
-    for key in page_line_keys(doc.site, doc.text):  # type: ignore[arg-type]
-        yield key, (site_key, doc.doc_key)
+    try:
+        return [(key, (site_key, doc.doc_key)) for key in page_line_keys(doc.site, doc.text)]  # type: ignore[arg-type]
+    except Exception:  # noqa: BLE001 - one record's content must not stop the run
+        _inc(f"{INTERNAL_ERROR}:site_line_keys")
+        return []
 
 
 class _RepeatedLinesFn(beam.DoFn):
@@ -107,6 +118,7 @@ class _DropMarkedLinesFn(beam.DoFn):
     def setup(self) -> None:
         self._inc = get_counter_inc_fn()
 
+    @guarded("site_lines", lambda element: element[1]["docs"])
     def process(self, element: tuple[int, dict[str, list]]) -> Iterator[Document]:
         _, grouped = element
         template = set(grouped["lines"])
@@ -135,7 +147,7 @@ class DropSiteTemplateLines(beam.PTransform):
         super().__init__()
         self._config = config
 
-    def expand(self, docs: beam.PCollection) -> beam.PCollection:
+    def expand(self, docs: beam.PCollection) -> dict[str, beam.PCollection]:
         config = self._config
         with_site, without_site = docs | "HasSite" >> beam.Partition(lambda doc, _: 0 if doc.site else 1, 2)
         repeated = (
@@ -165,9 +177,11 @@ class DropSiteTemplateLines(beam.PTransform):
         stripped = (
             {"docs": keyed, "lines": marks}
             | "JoinMarks" >> beam.CoGroupByKey()
-            | "DropTemplateLines" >> beam.ParDo(_DropMarkedLinesFn(config.site_lines_max_fraction))
+            | "DropTemplateLines"
+            >> beam.ParDo(_DropMarkedLinesFn(config.site_lines_max_fraction)).with_outputs(REJECTED_TAG, main="documents")
         )
-        return (stripped, without_site) | "AllPages" >> beam.Flatten()
+        documents = (stripped.documents, without_site) | "AllPages" >> beam.Flatten()
+        return {"documents": documents, REJECTED_TAG: stripped[REJECTED_TAG]}
 
 
 class CleanAndParse(beam.PTransform):
@@ -179,9 +193,15 @@ class CleanAndParse(beam.PTransform):
         self._config = config
         self._quality = quality or QualityConfig()
 
-    def expand(self, docs: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
-        prepared = docs | "Prepare" >> beam.ParDo(_PrepareFn(self._config))
+    def expand(self, docs: beam.PCollection) -> dict[str, beam.PCollection]:
+        prepared = docs | "Prepare" >> beam.ParDo(_PrepareFn(self._config)).with_outputs(REJECTED_TAG, main="documents")
+        documents, rejected = prepared.documents, [prepared[REJECTED_TAG]]
         if self._config.site_lines:
-            prepared = prepared | "DropSiteTemplateLines" >> DropSiteTemplateLines(self._config)
-        clean = _CleanFn(self._config, self._quality)
-        return prepared | "Clean" >> beam.ParDo(clean).with_outputs(REJECTED_TAG, main="documents")
+            stripped = documents | "DropSiteTemplateLines" >> DropSiteTemplateLines(self._config)
+            documents = stripped["documents"]
+            rejected.append(stripped[REJECTED_TAG])
+        cleaned = documents | "Clean" >> beam.ParDo(_CleanFn(self._config, self._quality)).with_outputs(
+            REJECTED_TAG, main="documents"
+        )
+        rejected.append(cleaned[REJECTED_TAG])
+        return {"documents": cleaned.documents, REJECTED_TAG: rejected | "AllCleanRejected" >> beam.Flatten()}

@@ -38,10 +38,18 @@ def _require(ok: bool, key: str, message: str) -> None:
 
 @dataclass(frozen=True)
 class ReadConfig:
+    """Limits on one input record: a record over one is rejected with a reason naming it, before the
+    cleaners see it, so no single record can make a step run out of memory or time."""
+
     max_doc_bytes: int = 10_000_000  # a larger record is rejected as `too_large`, never parsed
+    max_json_depth: int = 100  # a JSONL line nested deeper: `too_deep_json`, never parsed
+    max_lines: int = 200_000  # a text of more lines: `too_many_lines`
+    max_line_chars: int = 1_000_000  # a text with a longer line: `too_long_line`
+    max_word_chars: int = 10_000  # a text with a longer run of non-space characters: `too_long_word`
 
     def __post_init__(self) -> None:
-        _require(self.max_doc_bytes > 0, "read.max_doc_bytes", "must be > 0")
+        for key in ("max_doc_bytes", "max_json_depth", "max_lines", "max_line_chars", "max_word_chars"):
+            _require(getattr(self, key) > 0, f"read.{key}", "must be > 0")
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ from apache_beam.metrics import Metrics
 
 from transforms.clustering import bucket_star_edges, large_star, small_star, star_check
 from transforms.config import DedupConfig
+from transforms.guarded import guarded
+from transforms.io import REJECTED_TAG
 from transforms.metrics import NAMESPACE, get_counter_inc_fn
 from transforms.minhash import MinHasher, band_keys, lsh_parameters
 from transforms.near_duplicates import (
@@ -49,8 +51,6 @@ __all__ = [
     "SHUFFLE_SENT",
     "SHUFFLE_RECEIVED",
     "resolve_lsh",
-    "key_by_text",
-    "key_by_doc",
 ]
 
 logger = logging.getLogger(__name__)
@@ -81,7 +81,10 @@ def resolve_lsh(config: DedupConfig) -> tuple[int, int]:
 
 
 class _BandKeysFn(beam.DoFn):
-    """Document -> (band_key, node_key) for every band of its MinHash signature."""
+    """Document -> (node, Document) (main) and (band key, node) for every band of its MinHash
+    signature (BANDS_TAG). The node is its exact-text key, or its own key with `exact` off."""
+
+    BANDS_TAG = "bands"
 
     def __init__(self, config: DedupConfig, bands: int, rows: int) -> None:
         self._config = config
@@ -92,25 +95,18 @@ class _BandKeysFn(beam.DoFn):
         self._hasher = MinHasher(self._config.num_perm, self._config.ngram, self._config.seed)
         self._inc = get_counter_inc_fn()
 
-    def process(self, element: tuple[int, Document]) -> Iterator[tuple[int, int]]:
-        node, doc = element
+    @guarded("minhash")
+    def process(self, doc: Document) -> Iterator[object]:
+        node = exact_key(doc.text) if self._config.exact else doc.doc_key
         shingles = self._hasher.shingle_hashes(doc.text)
-        if shingles.size == 0:
+        keys = band_keys(self._hasher.signature(shingles), self._bands, self._rows) if shingles.size else []
+        yield node, doc
+        if not shingles.size:
             self._inc("dedup:no-shingles")
             return
         _sent.inc(self._bands)
-        for key in band_keys(self._hasher.signature(shingles), self._bands, self._rows):
-            yield key, node
-
-
-def key_by_text(doc: Document) -> tuple[int, Document]:
-    """Graph node of a document: equal normalised texts share one node."""
-    return exact_key(doc.text), doc
-
-
-def key_by_doc(doc: Document) -> tuple[int, Document]:
-    """Graph node of a document when exact grouping is off: the document itself."""
-    return doc.doc_key, doc
+        for key in keys:
+            yield beam.pvalue.TaggedOutput(self.BANDS_TAG, (key, node))
 
 
 def _bucket_edges(element: tuple[int, Iterable[int]]) -> list[tuple[int, int]]:
@@ -257,6 +253,7 @@ class _ResolveNodeFn(beam.DoFn):
     def setup(self) -> None:
         self._inc = get_counter_inc_fn()
 
+    @guarded("exact_duplicates", lambda element: element[1]["docs"])
     def process(self, element: tuple[int, dict[str, list]]) -> list[object]:
         _, joined = element
         docs = list(joined["docs"])
@@ -282,6 +279,10 @@ def _emit_cluster(members: list[Member]) -> Iterator[object]:
         yield beam.pvalue.TaggedOutput(CLUSTERS_TAG, row)
 
 
+def _unit_documents(element: tuple[int, Iterable[Unit]]) -> list[Document]:
+    return [doc for unit in element[1] for doc in (unit.doc, *unit.copies) if doc is not None]
+
+
 class _SplitComponentFn(beam.DoFn):
     """(component, Units) -> finished Documents of its verified clusters, and cluster rows."""
 
@@ -292,6 +293,7 @@ class _SplitComponentFn(beam.DoFn):
         self._hasher = MinHasher(self._config.num_perm, self._config.ngram, self._config.seed)
         self._inc = get_counter_inc_fn()
 
+    @guarded("near_duplicates", _unit_documents)
     def process(self, element: tuple[int, Iterable[Unit]]) -> Iterator[object]:
         clusters = split_component(_received_list(element[1]), self._hasher, self._config)
         self._inc("dedup:candidate-components")
@@ -345,12 +347,11 @@ class DeduplicateDocuments(beam.PTransform):
             return {"documents": singles, CLUSTERS_TAG: empty}
         bands, rows = resolve_lsh(config)
         logger.info("LSH: %d bands x %d rows for threshold %.3f", bands, rows, candidate_threshold(config))
-        if config.exact:
-            keyed = docs | "ExactKey" >> beam.Map(key_by_text)
-        else:
-            keyed = docs | "DocKey" >> beam.Map(key_by_doc)
-        band_nodes = keyed | "BandKeys" >> beam.ParDo(_BandKeysFn(config, bands, rows))
-        joined = {"docs": keyed}
+        hashed = docs | "BandKeys" >> beam.ParDo(_BandKeysFn(config, bands, rows)).with_outputs(
+            _BandKeysFn.BANDS_TAG, REJECTED_TAG, main="keyed"
+        )
+        band_nodes = hashed[_BandKeysFn.BANDS_TAG]
+        joined = {"docs": hashed.keyed}
         if prior is not None:
             prior_keyed = prior | "PriorNode" >> beam.Map(_key_prior, config.exact)
             band_nodes = (
@@ -368,16 +369,18 @@ class DeduplicateDocuments(beam.PTransform):
             joined
             | "JoinComponents" >> beam.CoGroupByKey()
             | "ResolveNodes"
-            >> beam.ParDo(_ResolveNodeFn(config.keep)).with_outputs("in_component", CLUSTERS_TAG, main="documents")
+            >> beam.ParDo(_ResolveNodeFn(config.keep)).with_outputs("in_component", CLUSTERS_TAG, REJECTED_TAG, main="documents")
         )
         split = (
             resolved.in_component
             | "GroupComponents" >> beam.GroupByKey()
-            | "SplitComponents" >> beam.ParDo(_SplitComponentFn(config)).with_outputs(CLUSTERS_TAG, main="documents")
+            | "SplitComponents"
+            >> beam.ParDo(_SplitComponentFn(config)).with_outputs(CLUSTERS_TAG, REJECTED_TAG, main="documents")
         )
         documents = (resolved.documents, split.documents) | "AllDocuments" >> beam.Flatten()
         clusters = (resolved[CLUSTERS_TAG], split[CLUSTERS_TAG]) | "AllClusters" >> beam.Flatten()
-        return {"documents": documents, CLUSTERS_TAG: clusters}
+        rejected = (hashed[REJECTED_TAG], resolved[REJECTED_TAG], split[REJECTED_TAG]) | "AllDedupRejected" >> beam.Flatten()
+        return {"documents": documents, CLUSTERS_TAG: clusters, REJECTED_TAG: rejected}
 
 
 class _IndexRowFn(beam.DoFn):

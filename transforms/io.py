@@ -23,7 +23,8 @@ from warcio.archiveiterator import ArchiveIterator
 
 from transforms.compressed import TruncatedStream, compression_of, decompressing_reader
 from transforms.config import OutputConfig, ReadConfig
-from transforms.inputs import input_format, parse_jsonl_line, parse_text_file
+from transforms.failures import internal_error
+from transforms.inputs import input_format, parse_jsonl_line, parse_text_file, within_limits
 from transforms.metrics import get_counter_inc_fn
 from transforms.prior_index import PriorDoc, prior_from_row
 from transforms.records import Document, Rejected
@@ -70,8 +71,24 @@ def _iter_lines(handle, max_bytes: int) -> Iterator[tuple[bytes, int]]:
         yield pending, oversized or len(pending)
 
 
+class _Framed:
+    """How many records the framing of one file delimited (lines, archive records, the whole
+    file), counted where each is cut out and before it is parsed: the run's accounting checks that
+    as many rows come out, so a record lost anywhere after the framing fails the run."""
+
+    __slots__ = ("count", "last_offset")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.last_offset = 0  # of the last archive record read whole, of any type: damage lies after it
+
+
 class _ReadShardFn(beam.DoFn):
-    """Reads one matched file; yields Documents, tagged Rejected rows and the file's record count."""
+    """Reads one matched file; yields Documents, tagged Rejected rows and the file's record count.
+
+    The count is the records framed, plus one row for a stream that could not be read to its end
+    (`truncated_file`, `read_error`) and one for a file with no record (`empty_file`).
+    """
 
     def __init__(self, config: ReadConfig) -> None:
         self._config = config
@@ -82,58 +99,78 @@ class _ReadShardFn(beam.DoFn):
     def process(self, metadata: fileio.FileMetadata) -> Iterator[object]:
         path = metadata.path
         fmt = input_format(path)
+        framed = _Framed()
         records = 0  # records yielded, each a document or a rejected row
         location = 0  # of the last record: 1-based line, byte offset in an archive, 0 for a whole file
+        start: int | None = 0  # byte where reading starts: after damage in an archive, its next record
         # warcio undoes the per-record gzip of WARC files itself; other files are decompressed here,
         # by readers that raise at a cut instead of ending quietly (transforms.compressed).
         kind = None if fmt == "warc" else compression_of(path)
-        try:
-            with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as raw:
-                handle = decompressing_reader(raw, kind)
-                for item_location, item in self._records(handle, path, fmt):
-                    location = item_location
-                    records += 1
-                    yield self._route(item)
-        except Exception as err:  # noqa: BLE001 - a broken shard must not stop the run
-            recovered = self._reread_archive(path) if fmt == "warc" and records == 0 else []
-            if recovered:
-                logger.warning("%s: %s; read again as a whole: %d records", path, str(err).strip().split("\n")[0], len(recovered))
-            else:
+        while start is not None:
+            try:
+                with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as raw:
+                    if start:
+                        raw.seek(start)
+                    handle = decompressing_reader(raw, kind)
+                    for item_location, item in self._records(handle, path, fmt, framed):
+                        location = item_location
+                        records += 1
+                        yield self._route(item)
+                start = None
+            except Exception as err:  # noqa: BLE001 - a broken shard must not stop the run
+                recovered = self._reread_archive(path) if fmt == "warc" and records == 0 and start == 0 else []
+                if recovered:
+                    logger.warning(
+                        "%s: %s; read again as a whole: %d records", path, str(err).strip().split("\n")[0], len(recovered)
+                    )
+                    framed.count = len(recovered)  # framed again, by the second reader
+                    for item in recovered:
+                        records += 1
+                        yield self._route(item)
+                    break
+                framed.count += 1  # the row that stands for the damaged or unread part of the file
+                damaged = max(location, start, framed.last_offset) + 1
+                start = _next_archive_record(path, damaged) if fmt == "warc" else None
                 reason = "truncated_file" if isinstance(err, TruncatedStream) else "read_error"
-                detail = f"{type(err).__name__}: {err}; records after {location} are lost"
-                recovered = [Rejected(path, location + 1, reason, None, detail=detail)]
-                logger.warning("reading %s stopped after record at %d: %s", path, location, err)
-            for item in recovered:
-                records += 1
-                yield self._route(item)
-        if records == 0:
+                lost = f"records after {location} are lost" if start is None else f"reading resumed at byte {start}"
+                logger.warning("reading %s failed after record at %d: %s; %s", path, location, err, lost)
+                yield self._route(Rejected(path, damaged, reason, None, detail=f"{type(err).__name__}: {err}; {lost}"))
+        if framed.count == 0:
             # Nothing to read is worth a row too: an empty shard is often a failed upstream copy.
-            records = 1
+            framed.count = 1
             yield self._route(Rejected(path, 0, "empty_file", None, detail=f"no {fmt} records in the file"))
         self._inc("files-read")
-        yield beam.pvalue.TaggedOutput(FILE_COUNTS_TAG, (path, records))
+        yield beam.pvalue.TaggedOutput(FILE_COUNTS_TAG, (path, framed.count))
 
-    def _records(self, handle, path: str, fmt: str) -> Iterator[tuple[int, Document | Rejected]]:
-        """(location, Document or Rejected) for every record of one open file."""
+    def _records(self, handle, path: str, fmt: str, framed: _Framed) -> Iterator[tuple[int, Document | Rejected]]:
+        """(location, Document or Rejected) for every record of one open file (an archive's from
+        where its handle is positioned)."""
         limit = self._config.max_doc_bytes
         if fmt == "jsonl":
             for line, (raw, size) in enumerate(_iter_lines(handle, limit), start=1):
                 if size > limit or raw.strip():  # a blank line holds no record
-                    yield line, parse_jsonl_line(raw.rstrip(b"\r"), path, line, limit, size)
+                    framed.count += 1
+                    yield line, _parsed((path, line), raw, parse_jsonl_line, raw.rstrip(b"\r"), path, line, self._config, size)
         elif fmt == "warc":
-            yield from self._archive_records(handle, path)
+            yield from self._archive_records(handle, path, framed)
         else:
-            yield 0, parse_text_file(*_read_at_most(handle, limit), path, limit)
+            raw, size = _read_at_most(handle, limit)
+            framed.count += 1
+            yield 0, _parsed((path, 0), raw, parse_text_file, raw, size, path, self._config)
 
-    def _archive_records(self, handle, path: str) -> Iterator[tuple[int, Document | Rejected]]:
+    def _archive_records(self, handle, path: str, framed: _Framed) -> Iterator[tuple[int, Document | Rejected]]:
         limit = self._config.max_doc_bytes
         archive = ArchiveIterator(handle)
         for record in archive:
             if record.rec_type not in CONTENT_RECORD_TYPES:
+                record.content_stream().read()  # to its end, so that its offset is known
+                framed.last_offset = archive.get_record_offset()
                 self._inc("warc-records-skipped")
                 continue
             payload = record.content_stream().read(limit + 1)
-            offset = archive.get_record_offset()  # valid only once the content has been read
+            # Known once the content is read; warcio counts it from the handle's tell(): the file's offset.
+            offset = framed.last_offset = archive.get_record_offset()
+            framed.count += 1  # a stream error before here ends the file: no record was framed
             cut = _cut_short(record, payload, limit)
             if cut:
                 # The archive ends inside this record (warcio itself ends quietly there).
@@ -149,13 +186,19 @@ class _ReadShardFn(beam.DoFn):
             if record.format == "arc":
                 headers = arc_headers(headers)
             content_type = record.http_headers.get_header("Content-Type") if record.http_headers else headers.get("Content-Type")
-            yield offset, record_to_document(record.rec_type, headers, content_type, payload, path, offset, limit)
+            yield offset, self._archive_document((path, offset), record.rec_type, headers, content_type, payload)
 
-    def _lenient_records(self, handle, path: str) -> Iterator[tuple[int, Document | Rejected]]:
-        limit = self._config.max_doc_bytes
+    def _lenient_records(self, handle, path: str, framed: _Framed) -> Iterator[tuple[int, Document | Rejected]]:
         for offset, kind, headers, payload in iter_lenient_records(iter(handle.readline, b"")):
             if kind in CONTENT_RECORD_TYPES:
-                yield offset, record_to_document(kind, headers, headers.get("Content-Type"), payload, path, offset, limit)
+                framed.count += 1
+                yield offset, self._archive_document((path, offset), kind, headers, headers.get("Content-Type"), payload)
+
+    def _archive_document(self, where: tuple[str, int], kind: str, headers: dict, content_type, payload: bytes):
+        doc = _parsed(
+            where, payload, record_to_document, kind, headers, content_type, payload, *where, self._config.max_doc_bytes
+        )
+        return within_limits(doc, self._config) if isinstance(doc, Document) else doc
 
     def _reread_archive(self, path: str) -> list[Document | Rejected]:
         """An archive the strict reader failed on before its first page, read again as one stream.
@@ -173,7 +216,7 @@ class _ReadShardFn(beam.DoFn):
                 with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as raw:
                     # Buffered here: the line reader needs readline, and a cut fails the whole re-read.
                     handle = io.BufferedReader(decompressing_reader(raw, kind)) if kind else raw
-                    items = [item for _, item in reader(handle, path)]
+                    items = [item for _, item in reader(handle, path, _Framed())]
             except Exception:  # noqa: BLE001 - not readable this way: try the next, or keep the error
                 continue
             if items:
@@ -187,6 +230,54 @@ class _ReadShardFn(beam.DoFn):
             return beam.pvalue.TaggedOutput(REJECTED_TAG, item)
         self._inc("records-read")
         return item
+
+
+def _parsed(where: tuple[str, int], raw: bytes, parse, *args) -> Document | Rejected:
+    """`parse(*args)`, or the record's `internal_error:read` row: a parser that raises on one record
+    must not end the reading of its file."""
+    try:
+        return parse(*args)
+    except Exception as err:  # noqa: BLE001 - the next record is read all the same
+        return internal_error("read", where, err, raw[:_KEPT_PREFIX].decode("utf-8", "replace"))
+
+
+_GZIP_MEMBER = b"\x1f\x8b\x08"  # a gzipped WARC compresses each record as its own member
+_WARC_RECORD = b"WARC/1."
+_RESYNC_TRIES = 1000  # candidate record starts tried after one damaged place
+
+
+def _next_archive_record(path: str, after: int) -> int | None:
+    """The byte offset, at or after `after`, of the next archive record that reads whole: where the
+    next gzip member (or `WARC/1.` line) begins and warcio can read a record from. None: no more."""
+    magic = _GZIP_MEMBER if path.lower().endswith(".gz") else _WARC_RECORD
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as raw:
+        raw.seek(after)
+        position, tail, tries = after, b"", 0
+        while chunk := raw.read(_READ_CHUNK):
+            data = tail + chunk
+            at = data.find(magic)
+            while at >= 0:
+                tries += 1
+                if tries > _RESYNC_TRIES:
+                    return None
+                candidate = position - len(tail) + at
+                if _reads_a_record(path, candidate):
+                    return candidate
+                at = data.find(magic, at + 1)
+            tail = data[-(len(magic) - 1) :]
+            position += len(chunk)
+    return None
+
+
+def _reads_a_record(path: str, offset: int) -> bool:
+    try:
+        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as raw:
+            raw.seek(offset)
+            record = next(iter(ArchiveIterator(raw)))
+            record.content_stream().read()
+            return True
+    except Exception:  # noqa: BLE001 - not a record start: the caller tries the next one
+        return False
 
 
 def _read_at_most(handle, limit: int) -> tuple[bytes, int]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from transforms.records import Document
+from transforms.records import Document, without_surrogates
 
 __all__ = ["LanguageIdentifier", "with_language", "model_path"]
 
@@ -37,7 +37,7 @@ class LanguageIdentifier:
         self._model = fasttext.load_model(model_path())
 
     def identify(self, text: str) -> tuple[str | None, float]:
-        sample = text[:_SAMPLE_CHARS]
+        sample = without_surrogates(text[:_SAMPLE_CHARS])  # fastText raises TypeError on a lone surrogate
         if not any(ch.isalpha() for ch in sample):
             return None, 0.0
         # fastText reads one line: newlines would end the text early.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -21,9 +22,25 @@ __all__ = [
     "Rejected",
     "doc_key_for",
     "stable_key",
+    "without_surrogates",
     "document_row",
     "rejected_row",
 ]
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_surrogates(text: str) -> str:
+    """`text` with each lone surrogate (which only a JSON escape can make) as U+FFFD: UTF-8 has no
+    encoding for them, so Parquet writers, fastText and xxhash all raise on one."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
+    return text
 
 
 def stable_key(*parts: object) -> int:
@@ -185,11 +202,13 @@ def document_row(doc: Document) -> dict[str, object]:
 
 
 def rejected_row(rej: Rejected) -> dict[str, object]:
+    """The Parquet row of a rejected record; its strings made encodable, so a rejection never fails
+    the write (its text may come from anywhere in a broken record)."""
     return {
-        "id": rej.id,
-        "source": rej.source,
+        "id": None if rej.id is None else without_surrogates(rej.id),
+        "source": without_surrogates(rej.source),
         "record": rej.record,
         "reason": rej.reason,
-        "detail": rej.detail,
-        "text": rej.text,
+        "detail": None if rej.detail is None else without_surrogates(rej.detail),
+        "text": None if rej.text is None else without_surrogates(rej.text),
     }
