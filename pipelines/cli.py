@@ -85,6 +85,10 @@ def _print_run(stats: dict) -> None:
     reasons = sorted(stats["rejected_by_reason"].items(), key=lambda kv: (-kv[1], kv[0]))
     if reasons:
         print("rejected by reason      " + ", ".join(f"{reason} {n:,}" for reason, n in reasons))
+    print(
+        f"accounting              {'ok' if stats['accounting_ok'] else 'FAILED'}: for each of the {stats['input_files']:,} files, "
+        "records framed = documents + rejected"
+    )
     print(f"wall time               {stats['run']['wall_seconds']:.1f} s ({stats['run']['runner']})")
     output = stats["run"]["output"]
     print(f"Parquet written under {output}/ (documents/, rejected/, clusters/, stats.json, report.html, _SUCCESS)")

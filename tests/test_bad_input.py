@@ -120,3 +120,27 @@ def test_reading_resumes_at_the_next_archive_record_after_damage(tmp_path):
     assert len(plain_pages) == 2  # before the damage and after it
     stats = json.loads((out / "stats.json").read_text())
     assert stats["accounting_ok"]
+
+
+def test_reading_resumes_at_the_next_zstd_frame_after_a_damaged_one(tmp_path):
+    """A shard of independent zstd frames (as parallel compressors write them) with one frame
+    corrupted: the lines of the other frames are all read; the damaged part is one row."""
+    shards = tmp_path / "in"
+    shards.mkdir()
+    compressor = zstandard.ZstdCompressor(write_checksum=True)
+    frames = [compressor.compress(("\n".join(good(i, f"f{f}-") for i in range(100)) + "\n").encode()) for f in range(4)]
+    damaged = bytearray(frames[1])
+    damaged[len(damaged) // 2 : len(damaged) // 2 + 16] = bytes(16)
+    (shards / "frames.jsonl.zst").write_bytes(frames[0] + bytes(damaged) + frames[2] + frames[3])
+    out = tmp_path / "out"
+    assert main(["run", "--input", str(shards / "*"), "--output", str(out), "--set", "quality.enabled=false"]) == 0
+    docs = ds.dataset(str(out / "documents"), format="parquet").to_table().to_pylist()
+    rejected = ds.dataset(str(out / "rejected"), format="parquet").to_table().to_pylist()
+    ids = {d["id"] for d in docs}
+    assert {f"f{f}-{i}" for f in (0, 2, 3) for i in range(100)} <= ids
+    assert not any(i.startswith("f1-") for i in ids)
+    [row] = rejected
+    assert row["reason"] == "read_error" and row["record"] == 101
+    assert f"reading resumed at byte {len(frames[0]) + len(frames[1])}" in row["detail"]
+    assert sorted(d["record"] for d in docs) == list(range(1, 101)) + list(range(102, 302))
+    assert json.loads((out / "stats.json").read_text())["accounting_ok"]

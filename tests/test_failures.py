@@ -100,7 +100,9 @@ def test_a_bug_in_any_step_rejects_its_records_and_the_run_goes_on(tmp_path, mon
     assert all(f"RuntimeError: {MARK}" in r["detail"] for r in rejected if r["reason"].startswith("internal_error"))
     assert stats["internal_errors"] == 2 and stats["rejected_by_reason"][f"internal_error:{step}"] == 2
     assert {d["id"] for d in docs} == {f"d{i}" for i in range(6)}
-    assert "internal errors                    2" in capsys.readouterr().out
+    summary = capsys.readouterr().out
+    assert "internal errors                    2" in summary
+    assert "accounting              ok: for each of the 1 files, records framed = documents + rejected" in summary
 
 
 def test_the_planted_steps_are_the_ones_a_run_calls(monkeypatch):

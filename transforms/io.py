@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import itertools
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from urllib.parse import quote
 
 import apache_beam as beam
@@ -21,7 +21,14 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.io.parquetio import WriteToParquet
 from warcio.archiveiterator import ArchiveIterator
 
-from transforms.compressed import TruncatedStream, compression_of, decompressing_reader
+from transforms.compressed import (
+    ZSTD_MAGIC,
+    DamagedFrame,
+    TruncatedStream,
+    compression_of,
+    decompressing_reader,
+    zstd_frame_reads,
+)
 from transforms.config import OutputConfig, ReadConfig
 from transforms.failures import internal_error
 from transforms.inputs import input_format, parse_jsonl_line, parse_text_file, within_limits
@@ -102,20 +109,26 @@ class _ReadShardFn(beam.DoFn):
         framed = _Framed()
         records = 0  # records yielded, each a document or a rejected row
         location = 0  # of the last record: 1-based line, byte offset in an archive, 0 for a whole file
-        start: int | None = 0  # byte where reading starts: after damage in an archive, its next record
+        start: int | None = 0  # byte where reading starts: after damage, the next archive record or zstd frame
+        next_line = 1  # of a JSONL file: after damage, lines are numbered on from the damaged part's row
         # warcio undoes the per-record gzip of WARC files itself; other files are decompressed here,
         # by readers that raise at a cut instead of ending quietly (transforms.compressed).
         kind = None if fmt == "warc" else compression_of(path)
         while start is not None:
+            stopped_at = None
             try:
                 with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as raw:
                     if start:
                         raw.seek(start)
-                    handle = decompressing_reader(raw, kind)
-                    for item_location, item in self._records(handle, path, fmt, framed):
-                        location = item_location
-                        records += 1
-                        yield self._route(item)
+                    try:
+                        handle = decompressing_reader(raw, kind, start)
+                        for item_location, item in self._records(handle, path, fmt, framed, next_line):
+                            location = item_location
+                            records += 1
+                            yield self._route(item)
+                    except Exception:
+                        stopped_at = _tell(raw)
+                        raise
                 start = None
             except Exception as err:  # noqa: BLE001 - a broken shard must not stop the run
                 recovered = self._reread_archive(path) if fmt == "warc" and records == 0 and start == 0 else []
@@ -129,12 +142,20 @@ class _ReadShardFn(beam.DoFn):
                         yield self._route(item)
                     break
                 framed.count += 1  # the row that stands for the damaged or unread part of the file
-                damaged = max(location, start, framed.last_offset) + 1
-                start = _next_archive_record(path, damaged) if fmt == "warc" else None
-                reason = "truncated_file" if isinstance(err, TruncatedStream) else "read_error"
+                if fmt == "warc":
+                    damaged = max(location, start, framed.last_offset) + 1
+                    start = _next_start(path, damaged, *_archive_magic(path))
+                else:
+                    damaged = max(location + 1, next_line)
+                    start = (
+                        _next_start(path, err.frame_start + 1, ZSTD_MAGIC, _reads_zstd) if isinstance(err, DamagedFrame) else None
+                    )
+                    next_line = damaged + 1
                 lost = f"records after {location} are lost" if start is None else f"reading resumed at byte {start}"
-                logger.warning("reading %s failed after record at %d: %s; %s", path, location, err, lost)
-                yield self._route(Rejected(path, damaged, reason, None, detail=f"{type(err).__name__}: {err}; {lost}"))
+                where = "" if stopped_at is None else f"; stopped at byte {stopped_at} of the file"
+                logger.warning("reading %s failed after record %d%s: %s; %s", path, location, where, err, lost)
+                reason = "truncated_file" if isinstance(err, TruncatedStream) else "read_error"
+                yield self._route(Rejected(path, damaged, reason, None, detail=f"{type(err).__name__}: {err}{where}; {lost}"))
         if framed.count == 0:
             # Nothing to read is worth a row too: an empty shard is often a failed upstream copy.
             framed.count = 1
@@ -142,12 +163,14 @@ class _ReadShardFn(beam.DoFn):
         self._inc("files-read")
         yield beam.pvalue.TaggedOutput(FILE_COUNTS_TAG, (path, framed.count))
 
-    def _records(self, handle, path: str, fmt: str, framed: _Framed) -> Iterator[tuple[int, Document | Rejected]]:
-        """(location, Document or Rejected) for every record of one open file (an archive's from
-        where its handle is positioned)."""
+    def _records(
+        self, handle, path: str, fmt: str, framed: _Framed, first_line: int = 1
+    ) -> Iterator[tuple[int, Document | Rejected]]:
+        """(location, Document or Rejected) for every record of one open file, from where its handle
+        is positioned; JSONL lines are numbered from `first_line`."""
         limit = self._config.max_doc_bytes
         if fmt == "jsonl":
-            for line, (raw, size) in enumerate(_iter_lines(handle, limit), start=1):
+            for line, (raw, size) in enumerate(_iter_lines(handle, limit), start=first_line):
                 if size > limit or raw.strip():  # a blank line holds no record
                     framed.count += 1
                     yield line, _parsed((path, line), raw, parse_jsonl_line, raw.rstrip(b"\r"), path, line, self._config, size)
@@ -246,10 +269,14 @@ _WARC_RECORD = b"WARC/1."
 _RESYNC_TRIES = 1000  # candidate record starts tried after one damaged place
 
 
-def _next_archive_record(path: str, after: int) -> int | None:
-    """The byte offset, at or after `after`, of the next archive record that reads whole: where the
-    next gzip member (or `WARC/1.` line) begins and warcio can read a record from. None: no more."""
-    magic = _GZIP_MEMBER if path.lower().endswith(".gz") else _WARC_RECORD
+def _archive_magic(path: str) -> tuple[bytes, Callable[[str, int], bool]]:
+    """How an archive's records begin: a gzip member for a gzipped one, else a `WARC/1.` line."""
+    return (_GZIP_MEMBER if path.lower().endswith(".gz") else _WARC_RECORD), _reads_a_record
+
+
+def _next_start(path: str, after: int, magic: bytes, reads: Callable[[str, int], bool]) -> int | None:
+    """The byte offset, at or after `after`, of the next place where `magic` begins a unit that
+    `reads(path, offset)` can decode (an archive record, a zstd frame). None: no more."""
     with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as raw:
         raw.seek(after)
         position, tail, tries = after, b"", 0
@@ -261,7 +288,7 @@ def _next_archive_record(path: str, after: int) -> int | None:
                 if tries > _RESYNC_TRIES:
                     return None
                 candidate = position - len(tail) + at
-                if _reads_a_record(path, candidate):
+                if reads(path, candidate):
                     return candidate
                 at = data.find(magic, at + 1)
             tail = data[-(len(magic) - 1) :]
@@ -278,6 +305,19 @@ def _reads_a_record(path: str, offset: int) -> bool:
             return True
     except Exception:  # noqa: BLE001 - not a record start: the caller tries the next one
         return False
+
+
+def _reads_zstd(path: str, offset: int) -> bool:
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as raw:
+        raw.seek(offset)
+        return zstd_frame_reads(raw.read(_READ_CHUNK))
+
+
+def _tell(handle) -> int | None:
+    try:
+        return handle.tell()
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def _read_at_most(handle, limit: int) -> tuple[bytes, int]:
