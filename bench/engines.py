@@ -1,16 +1,20 @@
 """The same `corpusbeam run` on every local engine, on the planted corpus: time, CPU, memory, same output.
 
-    python bench/engines.py [--docs 10000] [--engines memory prism flink spark] [--set KEY=VALUE ...]
+    python bench/engines.py [--docs 10000] [--shards 1] [--engines memory prism flink spark] [--set KEY=VALUE ...]
 
 Needs `make runners`. For each engine: wall time, docs/s, CPU seconds (user + system of the run and
 every process under it: driver, job server, SDK workers), how many cores that kept busy on average
 (CPU / wall), and peak RSS summed over those processes (sampled every 0.2 s). Then whether its
 documents/, rejected/ and clusters/ tables and stats.json counts equal the in-memory run's.
+
+With `--shards N` the corpus is first cut into N consecutive gzip shards, as crawls and dumps come:
+the engines read a file per worker, where one file is read by one worker only.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import shutil
 import sys
@@ -38,21 +42,42 @@ def content(out: Path) -> tuple:
     return tuple(tables), json.dumps({k: v for k, v in stats.items() if k != "run"}, sort_keys=True)
 
 
+def sharded(corpus: Path, shards: int) -> str:
+    """The pattern of `corpus` cut into `shards` consecutive gzip files (made once, next to it)."""
+    if shards == 1:
+        return str(corpus)
+    folder = corpus.parent / f"{corpus.name.removesuffix('.jsonl.gz')}-{shards}-shards"
+    if not folder.exists():
+        work = folder.with_name(folder.name + ".tmp")
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir()
+        with gzip.open(corpus, "rb") as handle:
+            lines = handle.readlines()
+        per = -(-len(lines) // shards)
+        for i in range(shards):
+            with gzip.open(work / f"part-{i:04d}.jsonl.gz", "wb", compresslevel=6) as out:
+                out.writelines(lines[i * per : (i + 1) * per])
+        work.rename(folder)
+    return str(folder / "*.jsonl.gz")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--docs", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--shards", type=int, default=1, help="cut the corpus into this many files first")
     parser.add_argument("--engines", nargs="+", default=list(RUNNERS), choices=list(RUNNERS))
     parser.add_argument("--corpus-dir", default=str(ROOT / "out" / "bench"))
     parser.add_argument("--set", action="append", default=[], dest="overrides")
     args = parser.parse_args(argv)
     corpus = planted_corpus(args.docs, args.seed, Path(args.corpus_dir))
+    inputs = sharded(corpus, args.shards)
     sets = sum((["--set", s] for s in args.overrides), [])
     results, reference = [], None
     for engine in args.engines:
         out = Path(tempfile.mkdtemp(prefix=f"corpusbeam-{engine}-"))
         cmd = [sys.executable, "-m", "pipelines.cli", "--quiet", "run", "--config", str(ROOT / "configs" / "local.yaml")]
-        cmd += ["--input", str(corpus), "--output", str(out), "--overwrite", *sets, *RUNNERS[engine]]
+        cmd += ["--input", inputs, "--output", str(out), "--overwrite", *sets, *RUNNERS[engine]]
         print(f"{engine}: {' '.join(cmd[2:])}", flush=True)
         figures = measure(cmd)
         if figures["returncode"] == 0:  # a failed engine is reported and the next one still runs
@@ -63,7 +88,9 @@ def main(argv: list[str] | None = None) -> int:
             figures["same"] = f"FAILED (exit {figures['returncode']})"
         results.append((engine, figures))
         shutil.rmtree(out, ignore_errors=True)
-    print(f"\n{args.docs:,} planted documents ({corpus.name}); same output as the first engine that finished:")
+    print(
+        f"\n{args.docs:,} planted documents ({corpus.name}, {args.shards} files); same output as the first engine that finished:"
+    )
     print(f"{'engine':8s} {'wall s':>8s} {'docs/s':>8s} {'CPU s':>8s} {'cores':>6s} {'RSS sum':>9s}  same")
     for engine, f in results:
         print(
