@@ -99,12 +99,13 @@ class _BandKeysFn(beam.DoFn):
     def process(self, doc: Document) -> Iterator[object]:
         node = exact_key(doc.text) if self._config.exact else doc.doc_key
         shingles = self._hasher.shingle_hashes(doc.text)
+        # Every key before any count: a document this fails on must not count as sent to the shuffle.
         keys = band_keys(self._hasher.signature(shingles), self._bands, self._rows) if shingles.size else []
         yield node, doc
-        if not shingles.size:
+        if not keys:
             self._inc("dedup:no-shingles")
             return
-        _sent.inc(self._bands)
+        _sent.inc(len(keys))
         for key in keys:
             yield beam.pvalue.TaggedOutput(self.BANDS_TAG, (key, node))
 

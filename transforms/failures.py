@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import logging
 
-from transforms.records import Document, Rejected, without_surrogates
+from transforms.records import REJECTED_TEXT_LIMIT, Document, Rejected, without_surrogates
 
 __all__ = ["INTERNAL_ERROR", "internal_error", "is_internal_error"]
 
 logger = logging.getLogger(__name__)
 
 INTERNAL_ERROR = "internal_error"
-_KEPT_CHARS = 100_000  # of the record's text, in its rejected row
 _DETAIL_CHARS = 1_000
 
 
@@ -28,10 +27,10 @@ def internal_error(step: str, where: Document | tuple[str, int], err: Exception,
         source, record, doc_id, text = where.source, where.record, where.id, where.text
     else:
         (source, record), doc_id = where, None
-    detail = f"{type(err).__name__}: {err}"[:_DETAIL_CHARS]
+    detail = without_surrogates(f"{type(err).__name__}: {err}"[:_DETAIL_CHARS])  # it is logged too
     logger.warning("%s#%s: %s failed (%s); the record is rejected as %s:%s", source, record, step, detail, INTERNAL_ERROR, step)
-    kept = None if text is None else without_surrogates(text[:_KEPT_CHARS])
-    return Rejected(source, record, f"{INTERNAL_ERROR}:{step}", kept, id=doc_id, detail=without_surrogates(detail))
+    kept = None if text is None else text[:REJECTED_TEXT_LIMIT]  # rejected_row makes it encodable
+    return Rejected(source, record, f"{INTERNAL_ERROR}:{step}", kept, id=doc_id, detail=detail)
 
 
 def is_internal_error(reason: str) -> bool:

@@ -11,7 +11,7 @@ import json
 import re
 
 from transforms.config import ReadConfig
-from transforms.records import Document, Rejected, without_surrogates
+from transforms.records import REJECTED_TEXT_LIMIT, Document, Rejected, without_surrogates
 
 __all__ = [
     "COMPRESSION_SUFFIXES",
@@ -26,7 +26,6 @@ __all__ = [
 COMPRESSION_SUFFIXES = (".gz", ".zst", ".zstd", ".bz2", ".xz")
 _JSONL_SUFFIXES = (".jsonl", ".json", ".ndjson")
 _WARC_SUFFIXES = (".warc", ".wet", ".arc")
-_REJECTED_TEXT_LIMIT = 100_000  # characters of a too-large record kept in `rejected/`
 
 _DATE_RE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 _JSON_SPECIAL = re.compile(r'[\[\]{}"\\]')
@@ -69,7 +68,7 @@ def _too_large(raw: bytes, source: str, record: int, max_doc_bytes: int, size: i
     size = len(raw) if size is None else size
     if size <= max_doc_bytes:
         return None
-    prefix = raw[:_REJECTED_TEXT_LIMIT].decode("utf-8", "replace")
+    prefix = raw[:REJECTED_TEXT_LIMIT].decode("utf-8", "replace")
     return Rejected(source, record, "too_large", prefix, detail=f"{size} bytes > read.max_doc_bytes={max_doc_bytes}")
 
 
@@ -78,7 +77,7 @@ def _binary(raw: bytes, source: str, record: int) -> Rejected | None:
     if b"\x00" not in raw:
         return None
     offset = raw.index(b"\x00")
-    prefix = raw[:_REJECTED_TEXT_LIMIT].replace(b"\x00", b"").decode("utf-8", "replace")
+    prefix = raw[:REJECTED_TEXT_LIMIT].replace(b"\x00", b"").decode("utf-8", "replace")
     return Rejected(source, record, "binary_content", prefix, detail=f"NUL byte at offset {offset}")
 
 
@@ -124,7 +123,7 @@ def within_limits(doc: Document, limits: ReadConfig) -> Document | Rejected:
         problem = "too_long_word", f"a word of {longest} characters > read.max_word_chars={limits.max_word_chars}"
     if problem is None:
         return doc
-    return Rejected(doc.source, doc.record, problem[0], text[:_REJECTED_TEXT_LIMIT], id=doc.id, detail=problem[1])
+    return Rejected(doc.source, doc.record, problem[0], text[:REJECTED_TEXT_LIMIT], id=doc.id, detail=problem[1])
 
 
 def parse_jsonl_line(raw: bytes, source: str, record: int, limits: ReadConfig, size: int | None = None) -> Document | Rejected:

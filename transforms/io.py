@@ -34,7 +34,7 @@ from transforms.failures import internal_error
 from transforms.inputs import input_format, parse_jsonl_line, parse_text_file, within_limits
 from transforms.metrics import get_counter_inc_fn
 from transforms.prior_index import PriorDoc, prior_from_row
-from transforms.records import Document, Rejected
+from transforms.records import REJECTED_TEXT_LIMIT, Document, Rejected
 from transforms.warc import CONTENT_RECORD_TYPES, arc_headers, iter_lenient_records, record_to_document
 
 __all__ = ["ReadRawShards", "ReadPriorIndex", "WriteParquetRows", "hive_folder", "HIVE_NULL", "REJECTED_TAG", "FILE_COUNTS_TAG"]
@@ -45,9 +45,6 @@ REJECTED_TAG = "rejected"
 FILE_COUNTS_TAG = "file_counts"
 HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"  # the folder of rows whose partition value is null
 _READ_CHUNK = 1 << 20
-
-
-_KEPT_PREFIX = 100_000  # bytes of an oversized line kept for its `rejected/` row
 
 
 def _iter_lines(handle, max_bytes: int) -> Iterator[tuple[bytes, int]]:
@@ -71,7 +68,7 @@ def _iter_lines(handle, max_bytes: int) -> Iterator[tuple[bytes, int]]:
             oversized += len(last)
         elif len(pending) + len(last) > max_bytes:
             oversized = len(pending) + len(last)
-            pending = (pending + last)[:_KEPT_PREFIX]
+            pending = (pending + last)[:REJECTED_TEXT_LIMIT]
         else:
             pending += last
     if oversized or pending:
@@ -144,7 +141,8 @@ class _ReadShardFn(beam.DoFn):
                 framed.count += 1  # the row that stands for the damaged or unread part of the file
                 if fmt == "warc":
                     damaged = max(location, start, framed.last_offset) + 1
-                    start = _next_start(path, damaged, *_archive_magic(path))
+                    magic = _GZIP_MEMBER if path.lower().endswith(".gz") else _WARC_RECORD
+                    start = _next_start(path, damaged, magic, _reads_a_record)
                 else:
                     damaged = max(location + 1, next_line)
                     start = (
@@ -261,7 +259,7 @@ def _parsed(where: tuple[str, int], raw: bytes, parse, *args) -> Document | Reje
     try:
         return parse(*args)
     except Exception as err:  # noqa: BLE001 - the next record is read all the same
-        return internal_error("read", where, err, raw[:_KEPT_PREFIX].decode("utf-8", "replace"))
+        return internal_error("read", where, err, raw[:REJECTED_TEXT_LIMIT].decode("utf-8", "replace"))
 
 
 _GZIP_MEMBER = b"\x1f\x8b\x08"  # a gzipped WARC compresses each record as its own member
@@ -269,15 +267,13 @@ _WARC_RECORD = b"WARC/1."
 _RESYNC_TRIES = 1000  # candidate record starts tried after one damaged place
 
 
-def _archive_magic(path: str) -> tuple[bytes, Callable[[str, int], bool]]:
-    """How an archive's records begin: a gzip member for a gzipped one, else a `WARC/1.` line."""
-    return (_GZIP_MEMBER if path.lower().endswith(".gz") else _WARC_RECORD), _reads_a_record
-
-
-def _next_start(path: str, after: int, magic: bytes, reads: Callable[[str, int], bool]) -> int | None:
+def _next_start(path: str, after: int, magic: bytes, reads: Callable[[object], bool]) -> int | None:
     """The byte offset, at or after `after`, of the next place where `magic` begins a unit that
-    `reads(path, offset)` can decode (an archive record, a zstd frame). None: no more."""
-    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as raw:
+    `reads(handle)` decodes from a handle positioned there (an archive record, a zstd frame). None: no more."""
+    with (
+        FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as raw,
+        FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as probe,
+    ):
         raw.seek(after)
         position, tail, tries = after, b"", 0
         while chunk := raw.read(_READ_CHUNK):
@@ -288,7 +284,8 @@ def _next_start(path: str, after: int, magic: bytes, reads: Callable[[str, int],
                 if tries > _RESYNC_TRIES:
                     return None
                 candidate = position - len(tail) + at
-                if reads(path, candidate):
+                probe.seek(candidate)
+                if reads(probe):
                     return candidate
                 at = data.find(magic, at + 1)
             tail = data[-(len(magic) - 1) :]
@@ -296,21 +293,16 @@ def _next_start(path: str, after: int, magic: bytes, reads: Callable[[str, int],
     return None
 
 
-def _reads_a_record(path: str, offset: int) -> bool:
+def _reads_a_record(handle) -> bool:
     try:
-        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as raw:
-            raw.seek(offset)
-            record = next(iter(ArchiveIterator(raw)))
-            record.content_stream().read()
-            return True
+        next(iter(ArchiveIterator(handle))).content_stream().read()
     except Exception:  # noqa: BLE001 - not a record start: the caller tries the next one
         return False
+    return True
 
 
-def _reads_zstd(path: str, offset: int) -> bool:
-    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as raw:
-        raw.seek(offset)
-        return zstd_frame_reads(raw.read(_READ_CHUNK))
+def _reads_zstd(handle) -> bool:
+    return zstd_frame_reads(handle.read(_READ_CHUNK))
 
 
 def _tell(handle) -> int | None:
@@ -326,7 +318,7 @@ def _read_at_most(handle, limit: int) -> tuple[bytes, int]:
     if len(data) <= limit:
         return data, len(data)
     size = len(data)
-    data = data[:_KEPT_PREFIX]
+    data = data[:REJECTED_TEXT_LIMIT]
     while chunk := handle.read(_READ_CHUNK):
         size += len(chunk)
     return data, size

@@ -23,6 +23,8 @@ __all__ = [
     "doc_key_for",
     "stable_key",
     "without_surrogates",
+    "encodable",
+    "REJECTED_TEXT_LIMIT",
     "document_row",
     "rejected_row",
 ]
@@ -31,16 +33,24 @@ __all__ = [
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def without_surrogates(text: str) -> str:
-    """`text` with each lone surrogate (which only a JSON escape can make) as U+FFFD: UTF-8 has no
-    encoding for them, so Parquet writers, fastText and xxhash all raise on one."""
+REJECTED_TEXT_LIMIT = 100_000  # characters (or bytes, before decoding) of a record kept in its rejected row
+
+
+def encodable(text: str) -> bool:
+    """Whether UTF-8 can encode `text`: not when it holds a lone surrogate (only a JSON escape makes one)."""
     if text.isascii():
-        return text
+        return True
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        return _SURROGATE.sub("\ufffd", text)
-    return text
+        return False
+    return True
+
+
+def without_surrogates(text: str) -> str:
+    """`text` with each lone surrogate as U+FFFD: UTF-8 has no encoding for them, so Parquet writers,
+    fastText and xxhash all raise on one."""
+    return text if encodable(text) else _SURROGATE.sub("\ufffd", text)
 
 
 def stable_key(*parts: object) -> int:

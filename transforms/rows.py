@@ -9,7 +9,7 @@ import apache_beam as beam
 
 from transforms.guarded import guarded
 from transforms.io import REJECTED_TAG
-from transforms.records import Document, document_row
+from transforms.records import Document, document_row, encodable
 
 __all__ = ["CheckDocumentRows", "check_row"]
 
@@ -17,11 +17,8 @@ __all__ = ["CheckDocumentRows", "check_row"]
 def check_row(row: dict[str, object]) -> dict[str, object]:
     """The row, or ValueError naming a string field UTF-8 cannot encode (a lone surrogate)."""
     for field, value in row.items():
-        if isinstance(value, str) and not value.isascii():
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError as err:
-                raise ValueError(f"column {field!r} is not valid Unicode: {err}") from None
+        if isinstance(value, str) and not encodable(value):
+            raise ValueError(f"column {field!r} is not valid Unicode: it holds a lone surrogate")
     return row
 
 
