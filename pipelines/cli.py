@@ -72,7 +72,7 @@ def _print_run(stats: dict) -> None:
         ("rejected reading", rejected_at["read"], ""),
         ("rejected cleaning", rejected_at["clean"], ""),
         ("rejected quality", rejected_at["quality"], ""),
-        ("internal errors", rejected_at["internal"], "a step failed: rejected/ reason internal_error:<step>"),
+        ("internal errors", rejected_at["internal"], "records a step failed on (rejected/ reason internal_error:<step>)"),
         ("documents", stats["documents"], "written to documents/"),
         ("duplicates", stats["duplicates"], f"in {stats['clusters']:,} near-duplicate clusters"),
         ("unique documents", stats["unique_documents"], "is_duplicate = false"),
