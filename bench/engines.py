@@ -91,12 +91,18 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\n{args.docs:,} planted documents ({corpus.name}, {args.shards} files); same output as the first engine that finished:"
     )
-    print(f"{'engine':8s} {'wall s':>8s} {'docs/s':>8s} {'CPU s':>8s} {'cores':>6s} {'RSS sum':>9s}  same")
+    print(
+        f"{'engine':8s} {'wall s':>8s} {'docs/s':>8s} {'CPU s':>8s} {'cores':>6s} {'RSS sum':>9s}  "
+        f"{'driver':>7s} {'workers':>7s} {'JVM':>7s}  same"
+    )
     for engine, f in results:
+        kinds = f["cpu_by_kind"]
         print(
             f"{engine:8s} {f['wall']:8.1f} {args.docs / f['wall']:8.0f} {f['cpu']:8.1f} {f['cpu'] / f['wall']:6.2f} "
-            f"{f['rss_sum'] / 2**30:7.2f} GB  {f['same']}"
+            f"{f['rss_sum'] / 2**30:7.2f} GB  {kinds.get('driver', 0):7.1f} {kinds.get('python', 0):7.1f} "
+            f"{kinds.get('java', 0):7.1f}  {f['same']}"
         )
+    print("(driver, workers, JVM: CPU seconds of the driver process, the SDK worker processes, the job server's JVM)")
     return 0 if all(f["same"] == "yes" for _, f in results) else 1
 
 

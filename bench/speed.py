@@ -66,15 +66,29 @@ def texts(path: Path):
             yield json.loads(line)["text"]
 
 
-def _tree_rss(pid: int) -> list[int]:
-    """RSS in bytes of `pid` and each of its descendants."""
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _process_kind(pid: int, root: int) -> str:
+    """'driver' (the measured command), 'java' (a job server or Flink/Spark JVM) or 'python' (SDK workers)."""
+    if pid == root:
+        return "driver"
+    with open(f"/proc/{pid}/cmdline", "rb") as handle:
+        program = handle.read().split(b"\0", 1)[0]
+    return "java" if program.endswith(b"java") else "python" if b"python" in program else "other"
+
+
+def _tree(pid: int) -> list[tuple[int, int, float]]:
+    """(pid, RSS bytes, CPU seconds so far) of `pid` and each of its descendants."""
     out, stack = [], [pid]
     while stack:
         current = stack.pop()
         try:
             with open(f"/proc/{current}/status") as handle:
                 rss = next((int(line.split()[1]) * 1024 for line in handle if line.startswith("VmRSS:")), 0)
-            out.append(rss)
+            with open(f"/proc/{current}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            out.append((current, rss, (int(fields[11]) + int(fields[12])) / _TICK))
             for task in os.listdir(f"/proc/{current}/task"):
                 with open(f"/proc/{current}/task/{task}/children") as handle:
                     stack.extend(int(child) for child in handle.read().split())
@@ -84,17 +98,25 @@ def _tree_rss(pid: int) -> list[int]:
 
 
 def measure(cmd: list[str]) -> dict:
-    """Run `cmd`; its wall time, CPU time and peak RSS (tree sum and largest process)."""
+    """Run `cmd`; its wall time, CPU time, peak RSS (tree sum and largest process) and CPU by kind of
+    process (`_process_kind`; sampled every 0.2 s, so a process's last 0.2 s may be missed)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     proc = subprocess.Popen(cmd, cwd=ROOT)
     peak = {"sum": 0, "max": 0}
+    cpu_of: dict[int, tuple[str, float]] = {}
 
     def sample() -> None:
         while proc.poll() is None:
-            rss = _tree_rss(proc.pid)
-            peak["sum"] = max(peak["sum"], sum(rss))
-            peak["max"] = max(peak["max"], max(rss, default=0))
+            tree = _tree(proc.pid)
+            peak["sum"] = max(peak["sum"], sum(rss for _, rss, _ in tree))
+            peak["max"] = max(peak["max"], max((rss for _, rss, _ in tree), default=0))
+            for pid, _, cpu in tree:
+                try:
+                    kind = cpu_of[pid][0] if pid in cpu_of else _process_kind(pid, proc.pid)
+                except (FileNotFoundError, ProcessLookupError):
+                    continue
+                cpu_of[pid] = (kind, cpu)
             time.sleep(0.2)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -104,7 +126,17 @@ def measure(cmd: list[str]) -> dict:
     sampler.join()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return {"wall": wall, "cpu": cpu, "rss_sum": peak["sum"], "rss_max": peak["max"], "returncode": returncode}
+    by_kind: dict[str, float] = {}
+    for kind, seconds in cpu_of.values():
+        by_kind[kind] = by_kind.get(kind, 0.0) + seconds
+    return {
+        "wall": wall,
+        "cpu": cpu,
+        "cpu_by_kind": by_kind,
+        "rss_sum": peak["sum"],
+        "rss_max": peak["max"],
+        "returncode": returncode,
+    }
 
 
 def baseline(path: Path, threshold: float, num_perm: int) -> None:

@@ -133,6 +133,13 @@ def test_clean_disabled_passes_text_through(tmp_path):
     assert rows["courier-001"]["text"] == raw["text"]
 
 
+def test_dedup_disabled_makes_every_document_its_own_cluster(tmp_path):
+    assert main(["run", *SAMPLE_ARGS, "--output", str(tmp_path / "o"), "--set", "dedup.enabled=false"]) == 0
+    documents = read(tmp_path / "o", "documents").to_pylist()
+    assert documents and all(r["cluster_size"] == 1 and not r["is_duplicate"] for r in documents)
+    assert read(tmp_path / "o", "clusters").num_rows == 0
+
+
 # Network use is any connection, datagram, name lookup or URL request, and any bind off loopback.
 # Creating a socket object is not: urllib3 (imported by Beam) probes IPv6 support at import time by
 # binding a socket to ::1, which never leaves the machine; that bind is allowed and nothing else.

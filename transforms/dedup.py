@@ -345,7 +345,7 @@ class DeduplicateDocuments(beam.PTransform):
         if not config.enabled:
             singles = docs | "NoDedup" >> beam.ParDo(_SingletonFn())
             empty = docs | "NoClusters" >> beam.FlatMap(_nothing)
-            return {"documents": singles, CLUSTERS_TAG: empty}
+            return {"documents": singles, CLUSTERS_TAG: empty, REJECTED_TAG: docs | "NoRejected" >> beam.FlatMap(_nothing)}
         bands, rows = resolve_lsh(config)
         logger.info("LSH: %d bands x %d rows for threshold %.3f", bands, rows, candidate_threshold(config))
         hashed = docs | "BandKeys" >> beam.ParDo(_BandKeysFn(config, bands, rows)).with_outputs(
