@@ -1,8 +1,17 @@
 import random
 
+import numpy as np
 import pytest
 
-from transforms.clustering import bucket_star_edges, large_star, small_star, star_check
+from transforms.clustering import (
+    band_partition,
+    large_star,
+    pack_pairs,
+    partition_star_edges,
+    small_star,
+    star_check,
+    unpack_pairs,
+)
 from transforms.config import DedupConfig
 from transforms.minhash import MinHasher
 from transforms.near_duplicates import Unit, cluster_key, exact_key, finalize_cluster, group_exact, rank_key, split_component
@@ -40,9 +49,27 @@ def union_find(nodes, edges):
     return {n: find(n) for n in nodes}
 
 
-def test_bucket_is_a_star_to_its_minimum():
-    assert bucket_star_edges([5, 3, 9, 3]) == [(5, 3), (9, 3)]
-    assert bucket_star_edges([4, 4]) == []
+def test_each_bucket_of_a_partition_is_a_star_to_its_minimum():
+    pairs = np.array([(1, 5), (1, 3), (1, 9), (1, 3), (2, 4), (2, 4), (7, 9), (7, 3), (8, 11)], dtype=np.int64)
+    # bucket 1: 5 and 9 to 3; bucket 2 holds one node; bucket 7 repeats the edge (9, 3); 8 is a singleton
+    assert partition_star_edges(pairs) == [(5, 3), (9, 3)]
+    assert partition_star_edges(pairs[:1]) == []
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_packed_partitions_give_the_stars_of_their_buckets(seed):
+    rng = np.random.default_rng(seed)
+    keys = rng.choice(rng.integers(-(2**63), 2**63 - 1, 400, dtype=np.int64), 2000)
+    nodes = rng.integers(-(2**63), 2**63 - 1, 2000, dtype=np.int64)
+    pairs = np.stack([keys, nodes], axis=1)
+    expected = set()
+    for key in set(keys.tolist()):
+        members = sorted(set(nodes[keys == key].tolist()))
+        expected |= {(node, members[0]) for node in members[1:]}
+    parts = band_partition(keys, 7)
+    assert parts.min() >= 0 and parts.max() < 7
+    got = [edge for part in range(7) for edge in partition_star_edges(unpack_pairs([pack_pairs(pairs[parts == part])]))]
+    assert len(got) == len(expected) and set(got) == expected
 
 
 @pytest.mark.parametrize("seed", range(5))

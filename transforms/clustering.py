@@ -1,6 +1,8 @@
 """Graph logic of near-duplicate clustering, as pure functions the Beam stages call.
 
-1. Each LSH bucket becomes a star of edges to its smallest key (k-1 edges, never k^2).
+1. Each LSH bucket becomes a star of edges to its smallest key (k-1 edges, never k^2). The
+   (band key, node) pairs travel packed, a partition of whole buckets per shuffle key, and a
+   partition's buckets are found by one numpy sort.
 2. Connected components by alternating large-star / small-star rounds (Kiveris et al., 2014,
    "Connected Components in MapReduce and Beyond"): each round is one GroupByKey in Beam and
    the graph converges to one star per component, rooted at the component's smallest key.
@@ -11,21 +13,49 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+import numpy as np
+
 __all__ = [
-    "bucket_star_edges",
+    "band_partition",
+    "pack_pairs",
+    "unpack_pairs",
+    "partition_star_edges",
     "large_star",
     "small_star",
     "star_check",
 ]
 
 
-def bucket_star_edges(keys: Iterable[int]) -> list[tuple[int, int]]:
-    """Edges (member, root) from every member of one LSH bucket to the bucket's smallest key."""
-    unique = sorted(set(keys))
-    if len(unique) < 2:
+def band_partition(band_keys: np.ndarray, partitions: int) -> np.ndarray:
+    """The band partition of each signed 64-bit band key: a bucket lies whole in one partition."""
+    return np.asarray(band_keys, dtype=np.int64) % partitions
+
+
+def pack_pairs(pairs: np.ndarray) -> bytes:
+    """(band key, node) int64 rows as one shuffle value: bytes, not a Python object per pair."""
+    return np.ascontiguousarray(pairs, dtype="<i8").tobytes()
+
+
+def unpack_pairs(payloads: Iterable[bytes]) -> np.ndarray:
+    """The (band key, node) rows of packed payloads, as one (n, 2) int64 array."""
+    arrays = [np.frombuffer(payload, dtype="<i8").reshape(-1, 2) for payload in payloads]
+    return np.concatenate(arrays) if arrays else np.empty((0, 2), dtype=np.int64)
+
+
+def partition_star_edges(pairs: np.ndarray) -> list[tuple[int, int]]:
+    """Distinct edges (member, root) from every member of every LSH bucket in `pairs` ((band key,
+    node) rows of whole buckets) to its bucket's smallest node, for all buckets of a partition in
+    one sort."""
+    pairs = np.unique(pairs, axis=0)  # sorted by band key, then node; repeated pairs once
+    if len(pairs) < 2:
         return []
-    root = unique[0]
-    return [(key, root) for key in unique[1:]]
+    keys, nodes = pairs[:, 0], pairs[:, 1]
+    first = np.empty(len(keys), dtype=bool)
+    first[0] = True
+    np.not_equal(keys[1:], keys[:-1], out=first[1:])
+    roots = nodes[np.maximum.accumulate(np.where(first, np.arange(len(keys)), 0))]
+    edges = np.unique(np.stack([nodes[~first], roots[~first]], axis=1), axis=0)  # one edge per pair of nodes
+    return [(int(a), int(b)) for a, b in edges.tolist()]
 
 
 def large_star(node: int, neighbours: Iterable[int]) -> list[tuple[int, int]]:

@@ -1,10 +1,10 @@
 """Beam composites of the dedup stage: exact groups, MinHash LSH buckets, connected components,
 and the split of each candidate component into verified clusters.
 
-Graph (shuffle keys are plain ints; values are small except in the final join):
+Graph (shuffle keys are plain ints; values are small or packed bytes except in the final join):
 
-    docs --ExactKey/BandKeys--> (band_key, node) --BucketEdges (parts of buckets, then their minima)-->
-        star edges (node, part_min), (part_min, bucket_min)
+    docs --BandKeys--> (band partition, packed (band_key, node) pairs) --BucketEdges (one sort per
+        partition)--> star edges (node, bucket_min)
     edges --ConnectedComponents (large-star / small-star rounds)--> (node, component)
     {docs: (node, Document), component: (node, component)} --JoinComponents (CoGroupByKey)-->
         node without component -> finished cluster of its exact copies
@@ -18,12 +18,24 @@ the buckets and they join the CoGroupByKey as `prior`, so they lead the clusters
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 import apache_beam as beam
+import numpy as np
 from apache_beam.metrics import Metrics
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.timestamp import MIN_TIMESTAMP
+from apache_beam.utils.windowed_value import WindowedValue
 
-from transforms.clustering import bucket_star_edges, large_star, small_star, star_check
+from transforms.clustering import (
+    band_partition,
+    large_star,
+    pack_pairs,
+    partition_star_edges,
+    small_star,
+    star_check,
+    unpack_pairs,
+)
 from transforms.config import DedupConfig
 from transforms.guarded import guarded
 from transforms.io import REJECTED_TAG
@@ -80,9 +92,51 @@ def resolve_lsh(config: DedupConfig) -> tuple[int, int]:
     return lsh_parameters(candidate_threshold(config), config.num_perm)
 
 
+class _PairBuffer:
+    """(band key, node) pairs of one bundle, kept as arrays and cut into band partitions: the shuffle
+    gets a packed element per partition and bundle (or per `_FLUSH_PAIRS`), not one per band of
+    every document, which a job-service runner would pass through its JVM one by one."""
+
+    def __init__(self, partitions: int) -> None:
+        self._partitions = partitions
+        self._pairs: list[np.ndarray] = []
+        self._size = 0
+
+    def add(self, keys: Sequence[int], node: int) -> bool:
+        """Buffer a node's band keys; True when the buffer should be flushed."""
+        pairs = np.empty((len(keys), 2), dtype=np.int64)
+        pairs[:, 0] = keys
+        pairs[:, 1] = node
+        self._pairs.append(pairs)
+        self._size += len(keys)
+        return self._size >= _FLUSH_PAIRS
+
+    def flush(self) -> Iterator[tuple[int, bytes]]:
+        """(partition, packed pairs) for every partition the buffered pairs fall in; empties the buffer."""
+        if not self._pairs:
+            return
+        pairs = np.concatenate(self._pairs)
+        self._pairs, self._size = [], 0
+        parts = band_partition(pairs[:, 0], self._partitions)
+        order = np.argsort(parts, kind="stable")
+        parts, pairs = parts[order], pairs[order]
+        bounds = np.flatnonzero(np.diff(parts)) + 1
+        for chunk in np.split(pairs, bounds):
+            _sent.inc(len(chunk))
+            yield int(band_partition(chunk[:1, 0], self._partitions)[0]), pack_pairs(chunk)
+
+
+_FLUSH_PAIRS = 1 << 20  # 16 MB of pairs: a bundle of any size holds at most this many
+
+
+def _in_global_window(value: object) -> WindowedValue:
+    return WindowedValue(value, MIN_TIMESTAMP, [GlobalWindow()])
+
+
 class _BandKeysFn(beam.DoFn):
-    """Document -> (node, Document) (main) and (band key, node) for every band of its MinHash
-    signature (BANDS_TAG). The node is its exact-text key, or its own key with `exact` off."""
+    """Document -> (node, Document) (main), and the (band key, node) pairs of every band of the
+    documents' MinHash signatures, packed per band partition (BANDS_TAG). The node is the
+    document's exact-text key, or its own key with `exact` off."""
 
     BANDS_TAG = "bands"
 
@@ -95,75 +149,66 @@ class _BandKeysFn(beam.DoFn):
         self._hasher = MinHasher(self._config.num_perm, self._config.ngram, self._config.seed)
         self._inc = get_counter_inc_fn()
 
+    def start_bundle(self) -> None:
+        self._buffer = _PairBuffer(self._config.band_partitions)
+
     @guarded("minhash")
     def process(self, doc: Document) -> Iterator[object]:
         node = exact_key(doc.text) if self._config.exact else doc.doc_key
         shingles = self._hasher.shingle_hashes(doc.text)
-        # Every key before any count: a document this fails on must not count as sent to the shuffle.
+        # Every key before any output: a document this fails on must leave no pair in the buffer.
         keys = band_keys(self._hasher.signature(shingles), self._bands, self._rows) if shingles.size else []
         yield node, doc
         if not keys:
             self._inc("dedup:no-shingles")
-            return
-        _sent.inc(len(keys))
-        for key in keys:
-            yield beam.pvalue.TaggedOutput(self.BANDS_TAG, (key, node))
+        elif self._buffer.add(keys, node):
+            for part in self._buffer.flush():
+                yield beam.pvalue.TaggedOutput(self.BANDS_TAG, part)
+
+    def finish_bundle(self) -> Iterator[object]:
+        for part in self._buffer.flush():
+            yield beam.pvalue.TaggedOutput(self.BANDS_TAG, _in_global_window(part))
 
 
-def _bucket_edges(element: tuple[int, Iterable[int]]) -> list[tuple[int, int]]:
-    edges = bucket_star_edges(_received_list(element[1]))
+class _PriorBandsFn(beam.DoFn):
+    """(node, PriorDoc) of an earlier run -> its stored band keys, packed as `_BandKeysFn` packs."""
+
+    def __init__(self, partitions: int) -> None:
+        self._partitions = partitions
+
+    def start_bundle(self) -> None:
+        self._buffer = _PairBuffer(self._partitions)
+
+    def process(self, element: tuple[int, PriorDoc]) -> Iterator[tuple[int, bytes]]:
+        node, prior = element
+        if prior.band_keys and self._buffer.add(prior.band_keys, node):
+            yield from self._buffer.flush()
+
+    def finish_bundle(self) -> Iterator[WindowedValue]:
+        for part in self._buffer.flush():
+            yield _in_global_window(part)
+
+
+def _partition_edges(element: tuple[int, Iterable[bytes]]) -> list[tuple[int, int]]:
+    """(band partition, packed pairs) -> the star edges of every bucket in the partition."""
+    pairs = unpack_pairs(element[1])
+    _received.inc(len(pairs))
+    edges = partition_star_edges(pairs)
     _count("dedup:candidate-links", len(edges))
     return edges
 
 
-def _salted(element: tuple[int, int], fanout: int) -> tuple[tuple[int, int], int]:
-    """(band key, node) -> ((band key, part), node): a bucket is grouped in `fanout` parts."""
-    band, node = element
-    return (band, node % fanout), node
-
-
-class _PartEdgesFn(beam.DoFn):
-    """One part of a bucket -> star edges to the part's minimum, and (band key, minimum) to link parts."""
-
-    MINIMA_TAG = "minima"
-
-    def process(self, element: tuple[tuple[int, int], Iterable[int]]) -> Iterator[object]:
-        (band, _), nodes = element
-        unique = sorted(set(_received_list(nodes)))
-        root = unique[0]
-        _count("dedup:candidate-links", len(unique) - 1)
-        for node in unique[1:]:
-            yield node, root
-        _sent.inc()
-        yield beam.pvalue.TaggedOutput(self.MINIMA_TAG, (band, root))
-
-
 class BucketEdges(beam.PTransform):
-    """(band key, node) pairs -> undirected edges that connect every LSH bucket (k-1 per bucket).
+    """(band partition, packed (band key, node) pairs) -> undirected edges that connect every LSH
+    bucket: a star to its smallest node (k-1 edges per bucket of k nodes, each distinct edge once
+    per partition).
 
-    With `fanout` > 1 a bucket is grouped in parts keyed by (band key, node mod fanout); each part
-    becomes a star to its minimum, and the parts' minima (at most `fanout` per bucket) are grouped
-    again and linked. The edges span the same components, and no worker receives more than about
-    1/fanout of a hot bucket.
+    A partition holds whole buckets, as int64 arrays sorted in one go: a hot bucket (a template on
+    a million pages) costs 16 bytes a page there, not a Python object per page on one worker.
     """
 
-    def __init__(self, fanout: int) -> None:
-        super().__init__()
-        self._fanout = fanout
-
-    def expand(self, band_nodes: beam.PCollection) -> beam.PCollection:
-        if self._fanout == 1:
-            return band_nodes | "GroupBuckets" >> beam.GroupByKey() | "BucketStars" >> beam.FlatMap(_bucket_edges)
-        parts = (
-            band_nodes
-            | "SaltByNode" >> beam.Map(_salted, self._fanout)
-            | "GroupBucketParts" >> beam.GroupByKey()
-            | "PartStars" >> beam.ParDo(_PartEdgesFn()).with_outputs(_PartEdgesFn.MINIMA_TAG, main="edges")
-        )
-        links = (
-            parts[_PartEdgesFn.MINIMA_TAG] | "GroupPartMinima" >> beam.GroupByKey() | "LinkParts" >> beam.FlatMap(_bucket_edges)
-        )
-        return (parts.edges, links) | "AllBucketEdges" >> beam.Flatten()
+    def expand(self, band_pairs: beam.PCollection) -> beam.PCollection:
+        return band_pairs | "GroupBandPartitions" >> beam.GroupByKey() | "BucketStars" >> beam.FlatMap(_partition_edges)
 
 
 def _both_directions(edge: tuple[int, int]) -> Iterator[tuple[int, int]]:
@@ -319,14 +364,6 @@ def _key_prior(prior: PriorDoc, exact: bool) -> tuple[int, PriorDoc]:
     return prior_node(prior, exact), prior
 
 
-def _prior_band_nodes(element: tuple[int, PriorDoc]) -> Iterator[tuple[int, int]]:
-    """(node, PriorDoc) -> (band key, node) for each of its stored band keys."""
-    node, prior = element
-    _sent.inc(len(prior.band_keys))
-    for key in prior.band_keys:
-        yield key, node
-
-
 class DeduplicateDocuments(beam.PTransform):
     """Documents -> the same Documents with cluster fields set (main) and `clusters` rows.
 
@@ -357,13 +394,11 @@ class DeduplicateDocuments(beam.PTransform):
             prior_keyed = prior | "PriorNode" >> beam.Map(_key_prior, config.exact)
             band_nodes = (
                 band_nodes,
-                prior_keyed | "PriorBandKeys" >> beam.FlatMap(_prior_band_nodes),
+                prior_keyed | "PriorBandKeys" >> beam.ParDo(_PriorBandsFn(config.band_partitions)),
             ) | "AllBandKeys" >> beam.Flatten()
             joined["prior"] = prior_keyed
         joined["component"] = (
-            band_nodes
-            | "BucketEdges" >> BucketEdges(config.bucket_fanout)
-            | "ConnectedComponents" >> ConnectedComponents(config.cc_rounds)
+            band_nodes | "BucketEdges" >> BucketEdges() | "ConnectedComponents" >> ConnectedComponents(config.cc_rounds)
         )
         # Shape after the join: (node, {"docs": [Document, ...], "prior": [PriorDoc], "component": [component] or []}).
         resolved = (
