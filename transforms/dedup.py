@@ -23,8 +23,7 @@ from collections.abc import Iterable, Iterator, Sequence
 import apache_beam as beam
 import numpy as np
 from apache_beam.metrics import Metrics
-from apache_beam.transforms.window import GlobalWindow
-from apache_beam.utils.timestamp import MIN_TIMESTAMP
+from apache_beam.transforms.window import GlobalWindows
 from apache_beam.utils.windowed_value import WindowedValue
 
 from transforms.clustering import (
@@ -92,6 +91,9 @@ def resolve_lsh(config: DedupConfig) -> tuple[int, int]:
     return lsh_parameters(candidate_threshold(config), config.num_perm)
 
 
+_FLUSH_PAIRS = 1 << 20  # 16 MB of pairs: a bundle of any size holds at most this many
+
+
 class _PairBuffer:
     """(band key, node) pairs of one bundle, kept as arrays and cut into band partitions: the shuffle
     gets a packed element per partition and bundle (or per `_FLUSH_PAIRS`), not one per band of
@@ -121,16 +123,9 @@ class _PairBuffer:
         order = np.argsort(parts, kind="stable")
         parts, pairs = parts[order], pairs[order]
         bounds = np.flatnonzero(np.diff(parts)) + 1
-        for chunk in np.split(pairs, bounds):
+        for part, chunk in zip(parts[np.r_[0, bounds]].tolist(), np.split(pairs, bounds)):
             _sent.inc(len(chunk))
-            yield int(band_partition(chunk[:1, 0], self._partitions)[0]), pack_pairs(chunk)
-
-
-_FLUSH_PAIRS = 1 << 20  # 16 MB of pairs: a bundle of any size holds at most this many
-
-
-def _in_global_window(value: object) -> WindowedValue:
-    return WindowedValue(value, MIN_TIMESTAMP, [GlobalWindow()])
+            yield part, pack_pairs(chunk)
 
 
 class _BandKeysFn(beam.DoFn):
@@ -167,7 +162,7 @@ class _BandKeysFn(beam.DoFn):
 
     def finish_bundle(self) -> Iterator[object]:
         for part in self._buffer.flush():
-            yield beam.pvalue.TaggedOutput(self.BANDS_TAG, _in_global_window(part))
+            yield beam.pvalue.TaggedOutput(self.BANDS_TAG, GlobalWindows.windowed_value(part))
 
 
 class _PriorBandsFn(beam.DoFn):
@@ -186,7 +181,7 @@ class _PriorBandsFn(beam.DoFn):
 
     def finish_bundle(self) -> Iterator[WindowedValue]:
         for part in self._buffer.flush():
-            yield _in_global_window(part)
+            yield GlobalWindows.windowed_value(part)
 
 
 def _partition_edges(element: tuple[int, Iterable[bytes]]) -> list[tuple[int, int]]:
