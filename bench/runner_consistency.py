@@ -19,11 +19,12 @@ import xxhash
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from transforms.cleaning import CleanAndParse
+from transforms.clustering import unpack_rows
 from transforms.config import CleanConfig, DedupConfig, ReadConfig
 from transforms.dedup import (
+    BucketEdges,
     ConnectedComponents,
     _BandKeysFn,
-    _bucket_edges,
     _ResolveNodeFn,
     _SplitComponentFn,
     resolve_lsh,
@@ -59,14 +60,14 @@ def main(argv: list[str] | None = None) -> int:
             _BandKeysFn.BANDS_TAG, main="keyed"
         )
         keyed = hashed.keyed
-        edges = hashed[_BandKeysFn.BANDS_TAG] | beam.GroupByKey() | beam.FlatMap(_bucket_edges)
-        components = edges | ConnectedComponents(config.cc_rounds)
+        edges = hashed[_BandKeysFn.BANDS_TAG] | BucketEdges()
+        components = edges | ConnectedComponents(config.cc_rounds, config.shuffle_partitions)
         joined = {"docs": keyed, "component": components} | beam.CoGroupByKey()
         resolved = joined | beam.ParDo(_ResolveNodeFn(config.keep)).with_outputs("in_component", "clusters", main="documents")
         groups = resolved.in_component | "GroupComponents" >> beam.GroupByKey()
         split = groups | beam.ParDo(_SplitComponentFn(config)).with_outputs("clusters", main="documents")
         checks = {
-            "edges": edges,
+            "edges": edges | beam.FlatMap(lambda payload: map(tuple, unpack_rows([payload]).tolist())),
             "components": components,
             "joined": joined | beam.Map(_joined),
             "in_component": resolved.in_component | beam.Map(lambda kv: (kv[0], kv[1].doc.doc_key)),

@@ -48,17 +48,17 @@ def test_a_run_that_loses_documents_fails(tmp_path, monkeypatch, capsys):
 
 def test_a_run_whose_band_key_shuffle_loses_pairs_fails(tmp_path, monkeypatch, capsys):
     """Lost band keys lose duplicates without losing documents: the shuffle is counted on both sides."""
-    real = dedup.unpack_pairs
+    real = dedup.unpack_rows
     dropped = []
 
-    def lossy(payloads):
-        pairs = real(payloads)
+    def lossy(payloads, width=2):
+        pairs = real(payloads, width)
         if not dropped and len(pairs) > 1:  # as a runner that loses one pair of the first partition
             dropped.append(pairs[0])
             return pairs[1:]
         return pairs
 
-    monkeypatch.setattr(dedup, "unpack_pairs", lossy)
+    monkeypatch.setattr(dedup, "unpack_rows", lossy)
     args = ["run", *SAMPLE_ARGS, "--output", str(tmp_path / "o")]
     assert main(args) == 2
     err = capsys.readouterr().err
@@ -68,18 +68,19 @@ def test_a_run_whose_band_key_shuffle_loses_pairs_fails(tmp_path, monkeypatch, c
 
 def test_a_run_whose_component_shuffle_loses_an_edge_fails(tmp_path, monkeypatch, capsys):
     """A lost edge would split a cluster without losing a document: the rounds' shuffles are counted too."""
+    real = dedup.unpack_rows
+    dropped = []
 
-    def unreceived(element):
-        node, neighbours = element
-        neighbours = list(neighbours)  # as a runner that drops one: received one fewer than sent
-        if len(neighbours) > 1:
-            dedup._received_list(neighbours[1:])
-            return dedup.large_star(node, neighbours[1:])
-        return dedup.large_star(node, dedup._received_list(neighbours))
+    def lossy(payloads, width=2):
+        rows = real(payloads, width)
+        if width == 3 and not dropped and len(rows):  # the star links after the last round lose one
+            dropped.append(rows[0])
+            return rows[1:]
+        return rows
 
-    monkeypatch.setattr(dedup, "_large_star", unreceived)
+    monkeypatch.setattr(dedup, "unpack_rows", lossy)
     assert main(["run", *SAMPLE_ARGS, "--output", str(tmp_path / "o")]) == 2
-    assert "lost elements of a shuffle" in capsys.readouterr().err
+    assert dropped and "lost elements of a shuffle" in capsys.readouterr().err
     assert not (tmp_path / "o" / "_SUCCESS").exists()
 
 

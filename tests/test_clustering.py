@@ -4,13 +4,16 @@ import numpy as np
 import pytest
 
 from transforms.clustering import (
-    band_partition,
+    both_directions,
     large_star,
-    pack_pairs,
+    pack_rows,
+    partition_of,
     partition_star_edges,
     small_star,
-    star_check,
-    unpack_pairs,
+    split_partitions,
+    star_components,
+    star_links,
+    unpack_rows,
 )
 from transforms.config import DedupConfig
 from transforms.minhash import MinHasher
@@ -18,20 +21,20 @@ from transforms.near_duplicates import Unit, cluster_key, exact_key, finalize_cl
 from transforms.records import Document
 
 
-def run_rounds(edges, rounds=20):
-    """The Beam rounds of ConnectedComponents, simulated with dicts."""
+def edge_array(edges):
+    return np.array(list(edges), dtype=np.int64).reshape(-1, 2)
+
+
+def run_rounds(edges, rounds=20, partitions=3):
+    """The Beam rounds of ConnectedComponents, simulated: every step runs per partition."""
+
+    def step(rows, fn):
+        return np.concatenate([fn(part) for _, part in split_partitions(rows, partitions)] or [edge_array([])])
+
+    rows = both_directions(edge_array(edges))
     for _ in range(rounds):
-        nbrs = {}
-        for a, b in edges:
-            nbrs.setdefault(a, set()).add(b)
-            nbrs.setdefault(b, set()).add(a)
-        edges = [e for u, ns in nbrs.items() for e in large_star(u, ns)]
-        smaller = {}
-        for a, b in edges:
-            hi, lo = max(a, b), min(a, b)
-            smaller.setdefault(hi, set()).add(lo)
-        edges = [e for u, ns in smaller.items() for e in small_star(u, ns)]
-    return edges
+        rows = both_directions(step(step(rows, large_star), small_star))
+    return rows[: len(rows) // 2]  # the (child, parent) half
 
 
 def union_find(nodes, edges):
@@ -52,8 +55,8 @@ def union_find(nodes, edges):
 def test_each_bucket_of_a_partition_is_a_star_to_its_minimum():
     pairs = np.array([(1, 5), (1, 3), (1, 9), (1, 3), (2, 4), (2, 4), (7, 9), (7, 3), (8, 11)], dtype=np.int64)
     # bucket 1: 5 and 9 to 3; bucket 2 holds one node; bucket 7 repeats the edge (9, 3); 8 is a singleton
-    assert partition_star_edges(pairs) == [(5, 3), (9, 3)]
-    assert partition_star_edges(pairs[:1]) == []
+    assert partition_star_edges(pairs).tolist() == [[5, 3], [9, 3]]
+    assert partition_star_edges(pairs[:1]).shape == (0, 2)
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -66,10 +69,18 @@ def test_packed_partitions_give_the_stars_of_their_buckets(seed):
     for key in set(keys.tolist()):
         members = sorted(set(nodes[keys == key].tolist()))
         expected |= {(node, members[0]) for node in members[1:]}
-    parts = band_partition(keys, 7)
-    assert parts.min() >= 0 and parts.max() < 7
-    got = [edge for part in range(7) for edge in partition_star_edges(unpack_pairs([pack_pairs(pairs[parts == part])]))]
+    parts = split_partitions(pairs, 7)
+    assert [part for part, _ in parts] == sorted(set(partition_of(keys, 7).tolist()))
+    assert all(set(partition_of(rows[:, 0], 7).tolist()) == {part} for part, rows in parts)
+    got = [tuple(edge) for _, rows in parts for edge in partition_star_edges(unpack_rows([pack_rows(rows)])).tolist()]
     assert len(got) == len(expected) and set(got) == expected
+
+
+def test_star_steps_match_their_definition():
+    # node 5's neighbours 3, 9, 12: the larger ones hang off min(5, 3) = 3; 3 itself is smaller
+    assert large_star(both_directions(edge_array([(5, 3), (5, 9), (5, 12), (5, 5)]))).tolist() == [[5, 3], [9, 3], [12, 3]]
+    # node 9's smaller neighbours 5 and 3: 9 and 5 hang off 3; node 4 has none smaller
+    assert small_star(edge_array([(9, 5), (9, 3), (4, 7)])).tolist() == [[5, 3], [9, 3]]
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -80,23 +91,20 @@ def test_star_rounds_find_the_components_of_random_graphs(seed):
     edges = [(a, b) for a, b in edges if a != b]
     chain = nodes[:60]  # a long path needs several rounds
     edges += list(zip(chain, chain[1:]))
-    result = run_rounds(edges)
-    parents, children = {}, {}
-    for child, parent in result:
-        parents.setdefault(child, []).append(parent)
-        children.setdefault(parent, []).append(child)
+    links = star_links(run_rounds(edges))
+    got = {}
+    for _, part in split_partitions(links, 3):
+        components, unconverged = star_components(part)
+        assert unconverged is None
+        got |= dict(components.tolist())
     touched = {n for e in edges for n in e}
-    assert all(star_check(n, parents.get(n, []), children.get(n, [])) for n in touched)
-    expected = union_find(touched, edges)
-    got = {n: (parents[n][0] if n in parents else n) for n in touched}
-    assert got == expected
+    assert got == union_find(touched, edges)
 
 
 def test_star_check_detects_unconverged_nodes():
-    assert star_check(5, [1], [])
-    assert star_check(1, [], [5, 6])
-    assert not star_check(5, [1, 2], [])
-    assert not star_check(3, [1], [7])
+    assert star_components(star_links(edge_array([(5, 1), (6, 1)])))[0].tolist() == [[1, 1], [5, 1], [6, 1]]
+    assert star_components(star_links(edge_array([(5, 1), (5, 2)])))[1] == 5  # two parents
+    assert star_components(star_links(edge_array([(3, 1), (7, 3)])))[1] == 3  # a parent and a child
 
 
 def make_doc(key: int, text: str, doc_id: str | None = None) -> Document:

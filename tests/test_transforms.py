@@ -8,8 +8,9 @@ import pytest
 import zstandard
 from apache_beam.testing.util import assert_that, equal_to
 
-from tests.test_clustering import union_find
+from tests.test_clustering import edge_array, union_find
 from transforms.cleaning import CleanAndParse
+from transforms.clustering import pack_rows, unpack_rows
 from transforms.config import CleanConfig, DedupConfig, QualityConfig, ReadConfig
 from transforms.dedup import CLUSTERS_TAG, BucketEdges, ConnectedComponents, DeduplicateDocuments
 from transforms.io import FILE_COUNTS_TAG, REJECTED_TAG, ReadRawShards
@@ -21,7 +22,9 @@ def test_connected_components_assign_the_component_minimum(test_pipeline):
     edges = [(5, 3), (3, 9), (9, 12), (12, 40), (40, 41), (7, 8), (-2, 100)]
     expected = union_find({n for e in edges for n in e}, edges)
     with test_pipeline as p:
-        result = p | beam.Create(edges) | ConnectedComponents(rounds=6)
+        # edges packed as they leave BucketEdges, in two payloads
+        payloads = [pack_rows(edge_array(edges[:3])), pack_rows(edge_array(edges[3:]))]
+        result = p | beam.Create(payloads) | ConnectedComponents(rounds=6, partitions=3)
         assert_that(result, equal_to(sorted(expected.items())))
 
 
@@ -29,7 +32,7 @@ def test_connected_components_fail_loudly_when_rounds_are_too_few(test_pipeline)
     chain = list(range(64, 0, -1))
     with pytest.raises(Exception, match="did not converge"):
         with test_pipeline as p:
-            _ = p | beam.Create(list(zip(chain, chain[1:]))) | ConnectedComponents(rounds=1)
+            _ = p | beam.Create([pack_rows(edge_array(zip(chain, chain[1:])))]) | ConnectedComponents(rounds=1, partitions=3)
 
 
 def doc(key: int, text: str, doc_id: str) -> Document:
@@ -149,8 +152,9 @@ def test_bucket_edges_span_each_bucket_with_k_minus_1_edges(test_pipeline, parti
     assert {part for part, _ in packed} == {key % partitions for key in (77, 5, 6, 8)}
     with test_pipeline as p:
         edges = p | beam.Create(packed) | BucketEdges()
-        assert_that(edges | "Count" >> beam.combiners.Count.Globally(), equal_to([999 + 1 + 1]), label="KMinus1")
-        components = edges | ConnectedComponents(rounds=6)
+        edge_rows = edges | "Edges" >> beam.FlatMap(lambda payload: map(tuple, unpack_rows([payload]).tolist()))
+        assert_that(edge_rows | "Count" >> beam.combiners.Count.Globally(), equal_to([999 + 1 + 1]), label="KMinus1")
+        components = edges | ConnectedComponents(rounds=6, partitions=partitions)
         expected = sorted((n, c) for n, c in expected_components.items() if n != 1000)
         assert_that(components, equal_to(expected), label="Components")
 

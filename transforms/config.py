@@ -154,10 +154,11 @@ class DedupConfig:
     verify: str = "exact"  # pairwise similarity inside candidate components: exact shingle sets or signatures
     keep: str = "longest"  # which member of a cluster is its representative
     cc_rounds: int = 10  # large-star/small-star rounds unrolled in the graph; a check fails the run if short
-    # (band key, node) pairs are shuffled packed, in this many partitions of whole LSH buckets. A
-    # partition holds about documents x bands x 16 / band_partitions bytes: raise it for large corpora
-    # (1B documents of 22 bands: 16384 keeps a partition near 20 MB).
-    band_partitions: int = 64
+    # The dedup shuffles (band keys of whole LSH buckets, component edges by node) move packed int64
+    # rows in this many partitions. A band partition holds about documents x bands x 16 /
+    # shuffle_partitions bytes: raise it for large corpora (1B documents of 22 bands: 16384 keeps a
+    # partition near 20 MB).
+    shuffle_partitions: int = 64
     max_pairwise: int = 2000  # larger candidate components are verified with signature estimates only
 
     def __post_init__(self) -> None:
@@ -171,7 +172,7 @@ class DedupConfig:
         _require((self.bands == 0) == (self.rows == 0), "dedup.bands", "set both bands and rows, or neither")
         _require(self.bands * self.rows <= self.num_perm, "dedup.bands", "bands * rows must be <= num_perm")
         _require(1 <= self.cc_rounds <= 64, "dedup.cc_rounds", "must be in [1, 64]")
-        _require(1 <= self.band_partitions <= 1 << 20, "dedup.band_partitions", "must be in [1, 1048576]")
+        _require(1 <= self.shuffle_partitions <= 1 << 20, "dedup.shuffle_partitions", "must be in [1, 1048576]")
         _require(self.max_pairwise >= 2, "dedup.max_pairwise", "must be >= 2")
 
 

@@ -4,8 +4,8 @@ and the split of each candidate component into verified clusters.
 Graph (shuffle keys are plain ints; values are small or packed bytes except in the final join):
 
     docs --BandKeys--> (band partition, packed (band_key, node) pairs) --BucketEdges (one sort per
-        partition)--> star edges (node, bucket_min)
-    edges --ConnectedComponents (large-star / small-star rounds)--> (node, component)
+        partition)--> packed star edges (node, bucket_min)
+    edges --ConnectedComponents (large-star / small-star rounds on packed node partitions)--> (node, component)
     {docs: (node, Document), component: (node, component)} --JoinComponents (CoGroupByKey)-->
         node without component -> finished cluster of its exact copies
         node with component    -> (component, Unit) --GroupComponents--> split_component
@@ -27,13 +27,15 @@ from apache_beam.transforms.window import GlobalWindows
 from apache_beam.utils.windowed_value import WindowedValue
 
 from transforms.clustering import (
-    band_partition,
+    both_directions,
     large_star,
-    pack_pairs,
+    pack_rows,
     partition_star_edges,
     small_star,
-    star_check,
-    unpack_pairs,
+    split_partitions,
+    star_components,
+    star_links,
+    unpack_rows,
 )
 from transforms.config import DedupConfig
 from transforms.guarded import guarded
@@ -91,6 +93,20 @@ def resolve_lsh(config: DedupConfig) -> tuple[int, int]:
     return lsh_parameters(candidate_threshold(config), config.num_perm)
 
 
+def _send(rows: np.ndarray, partitions: int) -> Iterator[tuple[int, bytes]]:
+    """(partition, packed rows) per partition of the rows' first column, counted as sent."""
+    for part, chunk in split_partitions(rows, partitions):
+        _sent.inc(len(chunk))
+        yield part, pack_rows(chunk)
+
+
+def _received_rows(element: tuple[int, Iterable[bytes]], width: int = 2) -> np.ndarray:
+    """The rows of a grouped partition's packed payloads, counted as received."""
+    rows = unpack_rows(element[1], width)
+    _received.inc(len(rows))
+    return rows
+
+
 _FLUSH_PAIRS = 1 << 20  # 16 MB of pairs: a bundle of any size holds at most this many
 
 
@@ -119,13 +135,7 @@ class _PairBuffer:
             return
         pairs = np.concatenate(self._pairs)
         self._pairs, self._size = [], 0
-        parts = band_partition(pairs[:, 0], self._partitions)
-        order = np.argsort(parts, kind="stable")
-        parts, pairs = parts[order], pairs[order]
-        bounds = np.flatnonzero(np.diff(parts)) + 1
-        for part, chunk in zip(parts[np.r_[0, bounds]].tolist(), np.split(pairs, bounds)):
-            _sent.inc(len(chunk))
-            yield part, pack_pairs(chunk)
+        yield from _send(pairs, self._partitions)
 
 
 class _BandKeysFn(beam.DoFn):
@@ -145,7 +155,7 @@ class _BandKeysFn(beam.DoFn):
         self._inc = get_counter_inc_fn()
 
     def start_bundle(self) -> None:
-        self._buffer = _PairBuffer(self._config.band_partitions)
+        self._buffer = _PairBuffer(self._config.shuffle_partitions)
 
     @guarded("minhash")
     def process(self, doc: Document) -> Iterator[object]:
@@ -184,19 +194,18 @@ class _PriorBandsFn(beam.DoFn):
             yield GlobalWindows.windowed_value(part)
 
 
-def _partition_edges(element: tuple[int, Iterable[bytes]]) -> list[tuple[int, int]]:
-    """(band partition, packed pairs) -> the star edges of every bucket in the partition."""
-    pairs = unpack_pairs(element[1])
-    _received.inc(len(pairs))
-    edges = partition_star_edges(pairs)
+def _partition_edges(element: tuple[int, Iterable[bytes]]) -> Iterator[bytes]:
+    """(band partition, packed pairs) -> the packed star edges of every bucket in the partition."""
+    edges = partition_star_edges(_received_rows(element))
     _count("dedup:candidate-links", len(edges))
-    return edges
+    if len(edges):
+        yield pack_rows(edges)
 
 
 class BucketEdges(beam.PTransform):
-    """(band partition, packed (band key, node) pairs) -> undirected edges that connect every LSH
-    bucket: a star to its smallest node (k-1 edges per bucket of k nodes, each distinct edge once
-    per partition).
+    """(band partition, packed (band key, node) pairs) -> packed undirected edges that connect every
+    LSH bucket: a star to its smallest node (k-1 edges per bucket of k nodes, each distinct edge
+    once per partition).
 
     A partition holds whole buckets, as int64 arrays sorted in one go: a hot bucket (a template on
     a million pages) costs 16 bytes a page there, not a Python object per page on one worker.
@@ -206,83 +215,70 @@ class BucketEdges(beam.PTransform):
         return band_pairs | "GroupBandPartitions" >> beam.GroupByKey() | "BucketStars" >> beam.FlatMap(_partition_edges)
 
 
-def _both_directions(edge: tuple[int, int]) -> Iterator[tuple[int, int]]:
-    _sent.inc(2)
-    yield edge
-    yield edge[1], edge[0]
+def _first_links(payload: bytes, partitions: int) -> Iterator[tuple[int, bytes]]:
+    """Packed edges -> both directions of each, by the partition of their first node."""
+    return _send(both_directions(unpack_rows([payload])), partitions)
 
 
-def _to_larger(edge: tuple[int, int]) -> tuple[int, int]:
-    _sent.inc()
-    a, b = edge
-    return (a, b) if a > b else (b, a)
+def _large_star(element: tuple[int, Iterable[bytes]], partitions: int) -> Iterator[tuple[int, bytes]]:
+    """A partition of (node, neighbour) rows -> large-star edges (larger, smaller) by the larger end."""
+    return _send(large_star(_received_rows(element)), partitions)
 
 
-def _large_star(element: tuple[int, Iterable[int]]) -> list[tuple[int, int]]:
-    return large_star(element[0], _received_list(element[1]))
+def _small_star(element: tuple[int, Iterable[bytes]], partitions: int, last: bool) -> Iterator[tuple[int, bytes]]:
+    """A partition of (larger, smaller) rows -> small-star edges, in both directions for the next
+    round, or as star links by both ends for the convergence check after the last round."""
+    edges = small_star(_received_rows(element))
+    return _send(star_links(edges) if last else both_directions(edges), partitions)
 
 
-def _small_star(element: tuple[int, Iterable[int]]) -> list[tuple[int, int]]:
-    return small_star(element[0], _received_list(element[1]))
-
-
-def _parent_and_child(edge: tuple[int, int]) -> Iterator[tuple[int, tuple[str, int]]]:
-    _sent.inc(2)
-    child, parent = edge
-    yield child, ("parent", parent)
-    yield parent, ("child", child)
-
-
-class _AssignComponentFn(beam.DoFn):
-    """Checks convergence at one node and emits (node, component root)."""
+class _AssignComponentsFn(beam.DoFn):
+    """A partition of star links -> (node, component root) per node; fails the run where the edges
+    are not yet a star forest."""
 
     def __init__(self, rounds: int) -> None:
         self._rounds = rounds
 
-    def process(self, element: tuple[int, Iterable[tuple[str, int]]]) -> Iterator[tuple[int, int]]:
-        node, links = element
-        links = _received_list(links)
-        parents = [v for tag, v in links if tag == "parent"]
-        children = [v for tag, v in links if tag == "child"]
-        if not star_check(node, parents, children):
+    def process(self, element: tuple[int, Iterable[bytes]]) -> Iterator[tuple[int, int]]:
+        components, unconverged = star_components(_received_rows(element, width=3))
+        if unconverged is not None:
             raise RuntimeError(
                 f"connected components did not converge in dedup.cc_rounds={self._rounds} rounds "
-                f"(node {node}); rerun with a larger dedup.cc_rounds"
+                f"(node {unconverged}); rerun with a larger dedup.cc_rounds"
             )
-        _sent.inc()  # into the join with the documents
-        yield node, parents[0] if parents else node
+        _sent.inc(len(components))  # into the join with the documents
+        yield from map(tuple, components.tolist())
 
 
 class ConnectedComponents(beam.PTransform):
-    """Undirected edges (a, b) -> (node, component) for every node on an edge.
+    """Packed undirected edges (int64 (a, b) rows as bytes) -> (node, component) for every node on
+    an edge.
 
     The component id is the smallest node key of the component, so it does not depend on the
     runner, the worker count or the input order. Rounds are unrolled in the graph (Beam batch
-    graphs are static); the last stage checks that the result is a star forest and fails the run
-    otherwise, so a too-small `rounds` can never pass silently.
+    graphs are static); each step groups packed partitions of nodes, so a step is a few shuffle
+    elements per partition whatever the edge count. The last stage checks that the result is a
+    star forest and fails the run otherwise, so a too-small `rounds` can never pass silently.
     """
 
-    def __init__(self, rounds: int) -> None:
+    def __init__(self, rounds: int, partitions: int) -> None:
         super().__init__()
         self._rounds = rounds
+        self._partitions = partitions
 
     def expand(self, edges: beam.PCollection) -> beam.PCollection:
+        parts = self._partitions
+        links = edges | "LargeStarEdges" >> beam.FlatMap(_first_links, parts)
         for i in range(self._rounds):
-            edges = (
-                edges
-                | f"LargeStarEdges{i}" >> beam.FlatMap(_both_directions)
+            last = i == self._rounds - 1
+            links = (
+                links
                 | f"LargeStarGroup{i}" >> beam.GroupByKey()
-                | f"LargeStar{i}" >> beam.FlatMap(_large_star)
-                | f"SmallStarEdges{i}" >> beam.Map(_to_larger)
+                | f"LargeStar{i}" >> beam.FlatMap(_large_star, parts)
                 | f"SmallStarGroup{i}" >> beam.GroupByKey()
-                | f"SmallStar{i}" >> beam.FlatMap(_small_star)
+                | f"SmallStar{i}" >> beam.FlatMap(_small_star, parts, last)
             )
-        return (
-            edges
-            | "StarLinks" >> beam.FlatMap(_parent_and_child)
-            | "GroupStarLinks" >> beam.GroupByKey()
-            | "CheckAndAssign" >> beam.ParDo(_AssignComponentFn(self._rounds))
-        )
+        return links | "GroupStarLinks" >> beam.GroupByKey() | "CheckAndAssign" >> beam.ParDo(_AssignComponentsFn(self._rounds))
 
 
 class _ResolveNodeFn(beam.DoFn):
@@ -389,11 +385,13 @@ class DeduplicateDocuments(beam.PTransform):
             prior_keyed = prior | "PriorNode" >> beam.Map(_key_prior, config.exact)
             band_nodes = (
                 band_nodes,
-                prior_keyed | "PriorBandKeys" >> beam.ParDo(_PriorBandsFn(config.band_partitions)),
+                prior_keyed | "PriorBandKeys" >> beam.ParDo(_PriorBandsFn(config.shuffle_partitions)),
             ) | "AllBandKeys" >> beam.Flatten()
             joined["prior"] = prior_keyed
         joined["component"] = (
-            band_nodes | "BucketEdges" >> BucketEdges() | "ConnectedComponents" >> ConnectedComponents(config.cc_rounds)
+            band_nodes
+            | "BucketEdges" >> BucketEdges()
+            | "ConnectedComponents" >> ConnectedComponents(config.cc_rounds, config.shuffle_partitions)
         )
         # Shape after the join: (node, {"docs": [Document, ...], "prior": [PriorDoc], "component": [component] or []}).
         resolved = (
