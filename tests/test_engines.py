@@ -193,6 +193,11 @@ def test_flink_and_spark_defaults_use_the_installed_jar_the_embedded_engine_and_
     assert "--environment_cache_millis=600000" in own and "--environment_cache_millis=600000" in flink
     remote = engine_defaults(PipelineOptions(["--runner=SparkRunner", "--spark_master_url=spark://host:7077"]))
     assert not any(flag.startswith(("--environment_type", "--spark_master_url")) for flag in remote)
+    # the embedded engines' JVM compiles with C1 only, unless the user gives the JVM flags
+    c1 = "--job_server_jvm_property=-XX:TieredStopAtLevel=1"
+    assert c1 in flink and c1 in spark and c1 not in own and c1 not in remote
+    mine = engine_defaults(PipelineOptions(["--runner=SparkRunner", "--job_server_jvm_property=-Xmx4g"]))
+    assert not any(flag.startswith("--job_server_jvm_propert") for flag in mine)
 
 
 def test_a_missing_jar_names_what_make_runners_could_not_install(tmp_path, monkeypatch):
