@@ -71,12 +71,10 @@ def _group_starts(keys: np.ndarray) -> np.ndarray:
     return first
 
 
-def _group_min(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """For rows sorted by `keys`: the smallest value of each row's key group, per row."""
-    first = _group_starts(keys)
-    starts = np.flatnonzero(first)
-    minima = np.minimum.reduceat(values, starts)
-    return np.repeat(minima, np.diff(np.r_[starts, len(keys)]))
+def _group_first(first: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Per row, the value at the start of its run (`first` from `_group_starts`): the group's
+    smallest value when rows are sorted by key, then value, as `np.unique` leaves them."""
+    return values[np.maximum.accumulate(np.where(first, np.arange(len(values)), 0))]
 
 
 def partition_star_edges(pairs: np.ndarray) -> np.ndarray:
@@ -88,7 +86,7 @@ def partition_star_edges(pairs: np.ndarray) -> np.ndarray:
         return _EMPTY
     first = _group_starts(pairs[:, 0])
     nodes = pairs[:, 1]
-    roots = nodes[np.maximum.accumulate(np.where(first, np.arange(len(nodes)), 0))]
+    roots = _group_first(first, nodes)
     return np.unique(np.stack([nodes[~first], roots[~first]], axis=1), axis=0)  # one edge per pair of nodes
 
 
@@ -104,7 +102,7 @@ def large_star(edges: np.ndarray) -> np.ndarray:
     if not len(edges):
         return _EMPTY
     u, v = edges[:, 0], edges[:, 1]
-    low = np.minimum(_group_min(u, v), u)
+    low = np.minimum(_group_first(_group_starts(u), v), u)
     larger = v > u
     return np.unique(np.stack([v[larger], low[larger]], axis=1), axis=0)
 
@@ -116,8 +114,8 @@ def small_star(edges: np.ndarray) -> np.ndarray:
     if not len(edges):
         return _EMPTY
     u, v = edges[:, 0], edges[:, 1]
-    low = _group_min(u, v)
     first = _group_starts(u)
+    low = _group_first(first, v)
     others = v != low
     out = np.concatenate([np.stack([u[first], low[first]], axis=1), np.stack([v[others], low[others]], axis=1)])
     return np.unique(out, axis=0)
