@@ -20,7 +20,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from transforms.clean import CleanRules, clean_document
+from transforms.clean.document import CleanRules, clean_document
 from transforms.config import load_config
 from transforms.metadata import site_of
 from transforms.records import Document

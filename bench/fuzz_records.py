@@ -7,7 +7,7 @@ Targets: `jsonl` (one line), `text` (a whole text file), `warc` (a WARC record's
 as plain text), `archive` (the bytes of a whole WARC file, read as the run reads it). Each input goes
 through the whole chain of tests/record_chain.py; any exception is a finding: atheris writes the
 input that raised to `crash-*` in the working folder. Turn each into a regression test (in
-tests/test_hostile_records.py) before fixing it. Not a CI test: it runs for as long as it is given.
+tests/e2e/test_hostile_records.py) before fixing it. Not a CI test: it runs for as long as it is given.
 """
 
 from __future__ import annotations
@@ -65,9 +65,14 @@ def main(argv: list[str] | None = None) -> int:
     import atheris
 
     with atheris.instrument_imports():
-        import transforms.clean  # noqa: F401 - instrumented for coverage
-        import transforms.inputs  # noqa: F401
-        import transforms.warc  # noqa: F401
+        import transforms.clean.boilerplate  # noqa: F401 - instrumented for coverage
+        import transforms.clean.document  # noqa: F401
+        import transforms.clean.header  # noqa: F401
+        import transforms.clean.unicode  # noqa: F401
+        import transforms.read.jsonl  # noqa: F401
+        import transforms.read.limits  # noqa: F401
+        import transforms.read.text_files  # noqa: F401
+        import transforms.read.warc  # noqa: F401
         from tests.record_chain import RecordChain
 
     chain = RecordChain()

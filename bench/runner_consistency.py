@@ -18,18 +18,12 @@ import apache_beam as beam
 import xxhash
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from transforms.cleaning import CleanAndParse
-from transforms.clustering import unpack_rows
+from transforms.clean.transform import CleanAndParse
 from transforms.config import CleanConfig, DedupConfig, ReadConfig
-from transforms.dedup import (
-    BucketEdges,
-    ConnectedComponents,
-    _BandKeysFn,
-    _ResolveNodeFn,
-    _SplitComponentFn,
-    resolve_lsh,
-)
-from transforms.io import ReadRawShards
+from transforms.dedup.components import unpack_rows
+from transforms.dedup.decide import resolve_lsh
+from transforms.dedup.transform import BucketEdges, ConnectedComponents, _BandKeysFn, _ResolveNodeFn, _SplitComponentFn
+from transforms.read.transform import ReadRawShards
 
 DEFAULT_INPUT = str(Path(__file__).resolve().parents[2] / "shared" / "bench" / "volume" / "*.jsonl.zst")
 

@@ -177,7 +177,7 @@ def read_and_hash(path: Path) -> tuple[int, int, float]:
 
 def minhash_floor(path: Path) -> float:
     """Seconds to read, shingle and MinHash every text with corpusbeam's functions, in this process."""
-    from transforms.minhash import MinHasher
+    from transforms.dedup.minhash import MinHasher
 
     hasher = MinHasher(128, 5, 1)
     started = time.monotonic()
@@ -190,12 +190,13 @@ def logic_floor(path: Path, config_path: str) -> dict[str, float]:
     """CPU seconds of each per-document step of the pipeline, called directly in this process with
     the run's configuration (no Beam, no shuffles, no clustering, no Parquet): what the run would
     cost if the framework and the graph cost nothing."""
-    from transforms.clean import CleanRules, clean_body, prepare_document
+    from transforms.clean.document import CleanRules, clean_body, prepare_document
+    from transforms.clean.language import LanguageIdentifier, with_language
+    from transforms.clean.quality import assess
     from transforms.config import load_config
-    from transforms.dedup import exact_key, resolve_lsh
-    from transforms.language import LanguageIdentifier, with_language
-    from transforms.minhash import MinHasher, band_keys
-    from transforms.quality import assess
+    from transforms.dedup.decide import resolve_lsh
+    from transforms.dedup.minhash import MinHasher, band_keys
+    from transforms.dedup.transform import exact_key
     from transforms.records import Document, Rejected, document_row
 
     config = load_config(config_path)

@@ -7,14 +7,22 @@ from dataclasses import dataclass
 
 import apache_beam as beam
 
-from transforms.cleaning import CleanAndParse
+from transforms.clean.transform import CleanAndParse
 from transforms.config import RunConfig
-from transforms.dedup import CLUSTERS_TAG, DeduplicateDocuments, IndexKeptDocuments, resolve_lsh
-from transforms.io import FILE_COUNTS_TAG, REJECTED_TAG, ReadPriorIndex, ReadRawShards, WriteParquetRows
-from transforms.prior_index import PARAMS_KEY, index_params
-from transforms.records import CLUSTER_SCHEMA, DOCUMENT_SCHEMA, INDEX_SCHEMA, REJECTED_SCHEMA, document_row, rejected_row
-from transforms.rows import CheckDocumentRows
-from transforms.stats import ComputeRunStats
+from transforms.dedup.decide import resolve_lsh
+from transforms.dedup.index import PARAMS_KEY, index_params
+from transforms.dedup.transform import CLUSTERS_TAG, DeduplicateDocuments, IndexKeptDocuments
+from transforms.read.transform import FILE_COUNTS_TAG, ReadPriorIndex, ReadRawShards
+from transforms.records import (
+    CLUSTER_SCHEMA,
+    DOCUMENT_SCHEMA,
+    INDEX_SCHEMA,
+    REJECTED_SCHEMA,
+    REJECTED_TAG,
+    document_row,
+    rejected_row,
+)
+from transforms.write.transform import CheckDocumentRows, ComputeRunStats, WriteParquetRows
 
 __all__ = ["Incremental", "build_pipeline", "output_paths", "parquet_files", "index_schema"]
 

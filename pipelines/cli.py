@@ -47,9 +47,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _print_lsh(args: argparse.Namespace) -> None:
     from transforms.config import DedupConfig
-    from transforms.dedup import resolve_lsh
-    from transforms.minhash import candidate_probability
-    from transforms.near_duplicates import candidate_threshold
+    from transforms.dedup.decide import candidate_threshold, resolve_lsh
+    from transforms.dedup.minhash import candidate_probability
 
     config = DedupConfig(threshold=args.threshold, num_perm=args.num_perm, containment=args.containment)
     bands, rows = resolve_lsh(config)
@@ -64,7 +63,7 @@ def _print_lsh(args: argparse.Namespace) -> None:
 
 def _print_run(stats: dict) -> None:
     """The final summary table of a run."""
-    from pipelines.outputs import rejected_by_stage
+    from pipelines.report.outputs import rejected_by_stage
 
     rejected_at = rejected_by_stage(stats)
     rows = [
@@ -97,9 +96,9 @@ def _print_run(stats: dict) -> None:
 
 def _report_or_inspect(args: argparse.Namespace) -> int:
     from pipelines.build import output_paths
-    from pipelines.inspect_run import ClusterNotFound, cluster_summary, run_summary
-    from pipelines.outputs import NotARun, open_run
-    from pipelines.report import write_report
+    from pipelines.report.html import write_report
+    from pipelines.report.inspect import ClusterNotFound, cluster_summary, run_summary
+    from pipelines.report.outputs import NotARun, open_run
 
     try:
         run = open_run(args.dir)

@@ -49,7 +49,7 @@ _STATE_FILE = "engines.json"
 # The Java half of Beam. Its runner libraries resolve with all their dependencies from the Maven
 # registry here at 2.62.0 and at no later release: 2.63-2.69 and 2.71-2.77 are not served, and
 # 2.70.0 lacks beam-runners-java-job-service. A 2.62 job service runs this 2.77 SDK's pipelines
-# (the Fn API and the job API are stable across them): tests/test_engines.py checks every engine's
+# (the Fn API and the job API are stable across them): tests/runners/test_engines.py checks every engine's
 # tables against the in-memory run's. Move it to the SDK's release once that release resolves.
 JAVA_BEAM_VERSION = "2.62.0"
 FLINK_VERSION = "1.19"  # the newest Flink whose Beam runner resolves at JAVA_BEAM_VERSION

@@ -34,14 +34,15 @@ from pipelines.options import (
     exact_metrics,
     runs_in_this_process,
 )
-from pipelines.outputs import FinishedRun
-from pipelines.report import write_report
+from pipelines.report.html import write_report
+from pipelines.report.outputs import FinishedRun
 from pipelines.worker_watch import failing_on_lost_workers, stop_workers
-from transforms.accounting import accounting_problems
 from transforms.config import RunConfig, load_config
-from transforms.dedup import SHUFFLE_RECEIVED, SHUFFLE_SENT, resolve_lsh
+from transforms.dedup.decide import resolve_lsh
+from transforms.dedup.index import PARAMS_KEY, index_params, params_problem
+from transforms.dedup.transform import SHUFFLE_RECEIVED, SHUFFLE_SENT
 from transforms.metrics import NAMESPACE, heartbeat
-from transforms.prior_index import PARAMS_KEY, index_params, params_problem
+from transforms.write.accounting import accounting_problems
 
 __all__ = ["RunError", "SUCCESS_MARKER", "run", "prepare", "stage_seconds"]
 
@@ -467,13 +468,3 @@ def _stage_report(staging: str, stats: dict) -> None:
             err,
             stats["run"]["output"],
         )
-
-
-if __name__ == "__main__":
-    # `python -m pipelines.run FLAGS` (or this file as a script, as Airflow's Beam operator runs it)
-    # is `corpusbeam run FLAGS`.
-    import sys
-
-    from pipelines.cli import main
-
-    sys.exit(main(["run", *sys.argv[1:]]))

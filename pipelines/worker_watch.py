@@ -3,7 +3,7 @@
 Beam's FnApiRunner starts each worker process (`--direct_running_mode=multi_processing`) from a
 thread named `run_worker`, which raises when the process exits with an error; nothing looks at that
 error until the job ends. A worker killed soon after it started left the runner waiting for its
-bundle's data forever (Beam 2.77, seen in tests/test_worker_failure.py). The watch turns that thread's
+bundle's data forever (Beam 2.77, seen in tests/runners/test_worker_failure.py). The watch turns that thread's
 error into an exception in the main thread, and stops the other worker processes, which Beam's
 failure path waits for. Flink's job server did the same with a LOOPBACK worker process of the driver
 killed within a second of its start (waited more than 45 minutes): the watch also polls those

@@ -1,21 +1,22 @@
 """Every per-record step of a run, in order, on one record and without Beam: what the property tests
-(tests/test_hostile_records.py) and the coverage-guided fuzzer (bench/fuzz_records.py) feed
+(tests/e2e/test_hostile_records.py) and the coverage-guided fuzzer (bench/fuzz_records.py) feed
 hostile input to. A step that raises here would be an `internal_error:<step>` row in a run.
 """
 
 from __future__ import annotations
 
-from transforms.clean import CleanRules, clean_body, prepare_document
+from transforms.clean.document import CleanRules, clean_body, prepare_document
+from transforms.clean.language import LanguageIdentifier, with_language
+from transforms.clean.quality import assess
+from transforms.clean.site_lines import drop_lines, page_line_keys
 from transforms.config import CleanConfig, DedupConfig, QualityConfig, ReadConfig
-from transforms.inputs import parse_jsonl_line, parse_text_file
-from transforms.language import LanguageIdentifier, with_language
-from transforms.minhash import MinHasher, band_keys
-from transforms.near_duplicates import exact_key
-from transforms.quality import assess
+from transforms.dedup.decide import exact_key
+from transforms.dedup.minhash import MinHasher, band_keys
+from transforms.read.jsonl import parse_jsonl_line
+from transforms.read.text_files import parse_text_file
+from transforms.read.warc import record_to_document
 from transforms.records import Document, Rejected, document_row, rejected_row
-from transforms.rows import check_row
-from transforms.site_lines import drop_lines, page_line_keys
-from transforms.warc import record_to_document
+from transforms.write.parquet import check_row
 
 __all__ = ["RecordChain"]
 

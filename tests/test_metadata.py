@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transforms.clean import CleanRules, prepare_document
+from transforms.clean.document import CleanRules, prepare_document
 from transforms.config import CleanConfig
 from transforms.metadata import crawl_timestamp, date_from_text, date_from_url, site_of
 from transforms.records import Document

@@ -1,6 +1,9 @@
-"""Worker-side code of corpusbeam.
+"""Worker-side code of corpusbeam, one package per stage in the order data flows:
+`read` -> `clean` -> `dedup` -> `write`.
 
-Modules without a Beam import hold the per-element logic (`records`, `config`, `clean`,
-`minhash`, `clustering`, `inputs`); the Beam composites live in `io`, `cleaning`, `dedup` and
-`stats`. Nothing is imported here so that importing a pure module stays cheap.
+In each stage package, `transform` holds the Beam composites and every other module is plain
+typed functions without a Beam import. Shared by every stage: `records` (the record types and
+Parquet schemas), `config` (the run profile), `metadata` (dates and sites), `metrics` (counters
+and progress), `failures` and `guarded` (a record a step fails on becomes a rejected row).
+Nothing is imported here, so importing a pure module stays cheap.
 """

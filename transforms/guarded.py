@@ -13,9 +13,8 @@ from collections.abc import Callable, Iterable
 import apache_beam as beam
 
 from transforms.failures import INTERNAL_ERROR, internal_error
-from transforms.io import REJECTED_TAG
 from transforms.metrics import get_counter_inc_fn
-from transforms.records import Document
+from transforms.records import REJECTED_TAG, Document
 
 __all__ = ["guarded", "single"]
 

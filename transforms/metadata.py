@@ -11,7 +11,9 @@ import datetime as dt
 import re
 from urllib.parse import urlsplit
 
-__all__ = ["site_of", "date_from_url", "date_from_text", "crawl_timestamp"]
+__all__ = ["site_of", "normalise_date", "date_from_url", "date_from_text", "crawl_timestamp"]
+
+_ISO_DATE_RE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 
 # Years outside this range in a URL or a dateline are ids, prices or history, not a publication date.
 _MIN_YEAR, _MAX_YEAR = 1990, 2100
@@ -123,3 +125,16 @@ def crawl_timestamp(value: str | None) -> str | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.timezone.utc)
     return parsed.astimezone(dt.timezone.utc).isoformat()
+
+
+def normalise_date(value: object) -> str | None:
+    """ISO date (YYYY-MM-DD) from an ISO-like date or timestamp string, else None."""
+    if not isinstance(value, str):
+        return None
+    match = _ISO_DATE_RE.match(value.strip())
+    if not match:
+        return None
+    try:
+        return dt.date(int(match[1]), int(match[2]), int(match[3])).isoformat()
+    except ValueError:
+        return None

@@ -27,7 +27,12 @@ __all__ = [
     "REJECTED_TEXT_LIMIT",
     "document_row",
     "rejected_row",
+    "count_words",
+    "REJECTED_TAG",
 ]
+
+# The output every stage sends its Rejected rows to, beside its main output.
+REJECTED_TAG = "rejected"
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -51,6 +56,11 @@ def without_surrogates(text: str) -> str:
     """`text` with each lone surrogate as U+FFFD: UTF-8 has no encoding for them, so Parquet writers,
     fastText and xxhash all raise on one."""
     return text if encodable(text) else _SURROGATE.sub("\ufffd", text)
+
+
+def count_words(text: str) -> int:
+    """Whitespace-separated words: a Document's `n_words`."""
+    return len(text.split())
 
 
 def stable_key(*parts: object) -> int:
@@ -86,7 +96,7 @@ class Document:
     lang_score: float | None = None  # probability of `lang` from the language identifier
     metadata: str | None = None  # JSON object of the input fields we have no column for
     n_words: int = 0
-    quality_score: float | None = None  # `transforms.quality.quality_score`, for `dedup.keep: quality`
+    quality_score: float | None = None  # `transforms.clean.quality.quality_score`, for `dedup.keep: quality`
     cluster_id: int | None = None
     cluster_size: int = 1
     is_duplicate: bool = False

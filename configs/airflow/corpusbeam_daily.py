@@ -21,9 +21,9 @@ from airflow import DAG
 from airflow.models import Variable
 from airflow.providers.apache.beam.operators.beam import BeamRunPythonPipelineOperator
 
-# The job's entry point inside the installed package: `python -m pipelines.run` takes the flags of
+# The job's entry point inside the installed package: `python -m pipelines.job` takes the flags of
 # `corpusbeam run` (the operator turns `pipeline_options` into --key=value flags).
-ENTRY_POINT = Variable.get("corpusbeam_entry_point", default_var="/opt/corpusbeam/pipelines/run.py")
+ENTRY_POINT = Variable.get("corpusbeam_entry_point", default_var="/opt/corpusbeam/pipelines/job.py")
 SHARDS = Variable.get("corpusbeam_shards", default_var="gs://FILL_IN_BUCKET/shards")
 CORPUS = Variable.get("corpusbeam_corpus", default_var="gs://FILL_IN_BUCKET/corpus")
 PROFILE = Variable.get("corpusbeam_profile", default_var="/opt/corpusbeam/configs/dataflow.yaml")

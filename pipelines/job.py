@@ -1,0 +1,12 @@
+"""`python pipelines/job.py FLAGS` is `corpusbeam run FLAGS`: the script a scheduler's Beam operator
+runs (Airflow's BeamRunPythonPipelineOperator takes a Python file and passes the job's options as
+--key=value flags). Nothing imports this module."""
+
+from __future__ import annotations
+
+import sys
+
+from pipelines.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main(["run", *sys.argv[1:]]))

@@ -1,0 +1,210 @@
+import random
+
+import numpy as np
+import pytest
+
+from transforms.config import DedupConfig
+from transforms.dedup.components import (
+    both_directions,
+    large_star,
+    pack_rows,
+    partition_of,
+    partition_star_edges,
+    small_star,
+    split_partitions,
+    star_components,
+    star_links,
+    unpack_rows,
+)
+from transforms.dedup.decide import Unit, cluster_key, exact_key, finalize_cluster, group_exact, rank_key, split_component
+from transforms.dedup.minhash import MinHasher
+from transforms.records import Document
+
+
+def edge_array(edges):
+    return np.array(list(edges), dtype=np.int64).reshape(-1, 2)
+
+
+def run_rounds(edges, rounds=20, partitions=3):
+    """The Beam rounds of ConnectedComponents, simulated: every step runs per partition."""
+
+    def step(rows, fn):
+        return np.concatenate([fn(part) for _, part in split_partitions(rows, partitions)] or [edge_array([])])
+
+    rows = both_directions(edge_array(edges))
+    for _ in range(rounds):
+        rows = both_directions(step(step(rows, large_star), small_star))
+    return rows[: len(rows) // 2]  # the (child, parent) half
+
+
+def union_find(nodes, edges):
+    parent = {n: n for n in nodes}
+
+    def find(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in edges:
+        ra, rb = find(a), find(b)
+        parent[max(ra, rb)] = min(ra, rb)
+    return {n: find(n) for n in nodes}
+
+
+def test_each_bucket_of_a_partition_is_a_star_to_its_minimum():
+    pairs = np.array([(1, 5), (1, 3), (1, 9), (1, 3), (2, 4), (2, 4), (7, 9), (7, 3), (8, 11)], dtype=np.int64)
+    # bucket 1: 5 and 9 to 3; bucket 2 holds one node; bucket 7 repeats the edge (9, 3); 8 is a singleton
+    assert partition_star_edges(pairs).tolist() == [[5, 3], [9, 3]]
+    assert partition_star_edges(pairs[:1]).shape == (0, 2)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_packed_partitions_give_the_stars_of_their_buckets(seed):
+    rng = np.random.default_rng(seed)
+    keys = rng.choice(rng.integers(-(2**63), 2**63 - 1, 400, dtype=np.int64), 2000)
+    nodes = rng.integers(-(2**63), 2**63 - 1, 2000, dtype=np.int64)
+    pairs = np.stack([keys, nodes], axis=1)
+    expected = set()
+    for key in set(keys.tolist()):
+        members = sorted(set(nodes[keys == key].tolist()))
+        expected |= {(node, members[0]) for node in members[1:]}
+    parts = split_partitions(pairs, 7)
+    assert [part for part, _ in parts] == sorted(set(partition_of(keys, 7).tolist()))
+    assert all(set(partition_of(rows[:, 0], 7).tolist()) == {part} for part, rows in parts)
+    got = [tuple(edge) for _, rows in parts for edge in partition_star_edges(unpack_rows([pack_rows(rows)])).tolist()]
+    assert len(got) == len(expected) and set(got) == expected
+
+
+def test_star_steps_match_their_definition():
+    # node 5's neighbours 3, 9, 12: the larger ones hang off min(5, 3) = 3; 3 itself is smaller
+    assert large_star(both_directions(edge_array([(5, 3), (5, 9), (5, 12), (5, 5)]))).tolist() == [[5, 3], [9, 3], [12, 3]]
+    # node 9's smaller neighbours 5 and 3: 9 and 5 hang off 3; node 4 has none smaller
+    assert small_star(edge_array([(9, 5), (9, 3), (4, 7)])).tolist() == [[5, 3], [9, 3]]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_star_rounds_find_the_components_of_random_graphs(seed):
+    rng = random.Random(seed)
+    nodes = rng.sample(range(-10_000, 10_000), 300)
+    edges = [(rng.choice(nodes), rng.choice(nodes)) for _ in range(250)]
+    edges = [(a, b) for a, b in edges if a != b]
+    chain = nodes[:60]  # a long path needs several rounds
+    edges += list(zip(chain, chain[1:]))
+    links = star_links(run_rounds(edges))
+    got = {}
+    for _, part in split_partitions(links, 3):
+        components, unconverged = star_components(part)
+        assert unconverged is None
+        got |= dict(components.tolist())
+    touched = {n for e in edges for n in e}
+    assert got == union_find(touched, edges)
+
+
+def test_star_check_detects_unconverged_nodes():
+    assert star_components(star_links(edge_array([(5, 1), (6, 1)])))[0].tolist() == [[1, 1], [5, 1], [6, 1]]
+    assert star_components(star_links(edge_array([(5, 1), (5, 2)])))[1] == 5  # two parents
+    assert star_components(star_links(edge_array([(3, 1), (7, 3)])))[1] == 3  # a parent and a child
+
+
+def make_doc(key: int, text: str, doc_id: str | None = None) -> Document:
+    return Document(doc_key=key, id=doc_id or f"d{key}", source="s", record=key, text=text, n_words=len(text.split()))
+
+
+WORDS = [f"w{i}" for i in range(1000)]
+
+
+def words(start: int, stop: int) -> str:
+    return " ".join(WORDS[start:stop])
+
+
+def test_chain_does_not_merge_unrelated_ends():
+    # 1-gram sets: A = w0..w99 (+1 word, so it is the longest), B = w50..w149, C = w100..w199.
+    # J(A,B) ~ J(B,C) ~ 1/3 >= threshold, J(A,C) = 0: one connected component, but C is not
+    # similar to the representative A, so it must not share A's cluster.
+    config = DedupConfig(threshold=0.3, ngram=1, containment=0.0, verify="exact", keep="longest")
+    units = [
+        Unit(make_doc(1, words(0, 100) + " extra", "A")),
+        Unit(make_doc(2, words(50, 150), "B")),
+        Unit(make_doc(3, words(100, 200), "C")),
+    ]
+    clusters = split_component(units, MinHasher(128, 1, 1), config)
+    assert [sorted(m[0].doc.id for m in c) for c in clusters] == [["A", "B"], ["C"]]
+
+
+def test_every_member_is_verified_against_the_representative():
+    base = words(0, 200)
+    near = words(0, 190) + " " + words(500, 510)
+    far = words(100, 300)
+    config = DedupConfig(threshold=0.8, ngram=3, containment=0.0)
+    units = [Unit(make_doc(1, base)), Unit(make_doc(2, near)), Unit(make_doc(3, far))]
+    clusters = split_component(units, MinHasher(128, 3, 1), config)
+    sizes = sorted(len(c) for c in clusters)
+    assert sizes == [1, 2]
+    pair = next(c for c in clusters if len(c) == 2)
+    assert {m[0].doc.doc_key for m in pair} == {1, 2}
+    assert 0.8 <= pair[1][1] < 1.0 and 0.8 <= pair[1][2] < 1.0
+
+
+def test_containment_joins_a_truncated_copy():
+    full = words(0, 300)
+    truncated = words(0, 250)  # Jaccard ~0.83 of the shingles, but contained entirely
+    config = DedupConfig(threshold=0.9, ngram=5, containment=0.9)
+    clusters = split_component([Unit(make_doc(1, full)), Unit(make_doc(2, truncated))], MinHasher(128, 5, 1), config)
+    assert len(clusters) == 1
+    (_, _, rep_containment), (_, jaccard, containment) = clusters[0]
+    assert rep_containment == 1.0 and jaccard < 0.9 and containment > 0.99  # all of it is in the full text
+    no_containment = DedupConfig(threshold=0.9, ngram=5, containment=0.0)
+    assert (
+        len(split_component([Unit(make_doc(1, full)), Unit(make_doc(2, truncated))], MinHasher(128, 5, 1), no_containment)) == 2
+    )
+
+
+def test_exact_groups_keep_the_best_and_finalize_sets_fields():
+    a = make_doc(10, "Same text here", "b-id")
+    b = make_doc(11, "same   TEXT here", "a-id")
+    assert exact_key(a.text) == exact_key(b.text)
+    unit = group_exact([a, b], keep="min_id")
+    assert unit.doc.id == "a-id" and [d.id for d in unit.copies] == ["b-id"]
+    member = Unit(make_doc(12, "Other text"), (make_doc(13, "Other text"),))
+    docs, row = finalize_cluster([(unit, 1.0, 1.0), (member, 0.85, 0.9)])
+    by_id = {d.id: d for d in docs}
+    assert {d.cluster_id for d in docs} == {cluster_key(b)} and {d.cluster_size for d in docs} == {4}
+    assert not by_id["a-id"].is_duplicate and by_id["a-id"].duplicate_of is None
+    assert by_id["b-id"].similarity == 1.0 and by_id["d12"].similarity == 0.85 and by_id["d13"].similarity == 0.85
+    assert {by_id[i].duplicate_of for i in ("b-id", "d12", "d13")} == {"a-id"}
+    assert row["size"] == 4 and row["representative_id"] == "a-id" and row["member_ids"][0] == "a-id"
+    assert row["similarities"] == [1.0, 1.0, 0.85, 0.85] and row["containments"] == [1.0, 1.0, 0.9, 0.9]
+
+
+def test_singleton_has_no_cluster_row():
+    docs, row = finalize_cluster([(Unit(make_doc(1, "x")), 1.0, 1.0)])
+    assert row is None and docs[0].cluster_id == cluster_key(make_doc(1, "x")) and docs[0].cluster_size == 1
+
+
+@pytest.mark.parametrize(
+    ("keep", "expected"),
+    [
+        ("longest", "long"),
+        ("earliest_date", "early"),
+        ("quality", "good"),
+        ("min_id", "a-first"),
+    ],
+)
+def test_keep_policies_choose_the_representative(keep, expected):
+    docs = [
+        make_doc(1, words(0, 120), "long").replace(n_words=120, date="2024-05-01", quality_score=0.5),
+        make_doc(2, words(0, 100), "early").replace(n_words=100, date="2020-01-01", quality_score=0.6),
+        make_doc(3, words(0, 110), "good").replace(n_words=110, date=None, quality_score=0.9),
+        make_doc(4, words(0, 90), "a-first").replace(n_words=90, date="2023-01-01", quality_score=None),
+    ]
+    ranked = sorted(docs, key=lambda d: rank_key(d, keep))
+    assert ranked[0].id == expected
+    # The choice does not depend on the order documents arrive in.
+    assert sorted(reversed(docs), key=lambda d: rank_key(d, keep))[0].id == expected
+
+
+def test_keep_policy_ties_end_on_id_and_key():
+    twins = [make_doc(7, "x y z", "same").replace(date="2020-01-01"), make_doc(3, "x y z", "same").replace(date="2020-01-01")]
+    for keep in ("longest", "earliest_date", "quality", "min_id"):
+        assert sorted(twins, key=lambda d: rank_key(d, keep))[0].doc_key == 3

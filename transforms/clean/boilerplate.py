@@ -1,0 +1,233 @@
+"""Line-level boilerplate: furniture lines (cookie, newsletter, share, navigation...), short lines
+at the page's edges, and the article body as the best-scoring run of prose lines, ending at a
+comment section.
+
+Every pattern is linear (no nested quantifiers, bounded gaps), so a 10 MB line costs its length.
+Each rule counts what it removes through the injected `counter_inc_fn`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from transforms.clean.unicode import BLANK_LINES_RE
+from transforms.metrics import CounterIncFn
+from transforms.records import count_words
+
+__all__ = [
+    "BoilerplateRule",
+    "compile_boilerplate_rules",
+    "drop_boilerplate",
+    "trim_edges",
+    "main_block",
+    "cut_comments",
+    "is_hard_wrapped",
+    "paragraphs",
+]
+
+# Lines that are page furniture rather than text: (reason, pattern). Each pattern runs once over the
+# whole text (MULTILINE, so ^ and $ are line edges) and a matched line is dropped only if it is
+# short (see `_BOILERPLATE_MAX_WORDS`): an article paragraph that mentions cookies stays. Gaps
+# inside a line are bounded (`.{0,200}`), so a long line costs linear time, never quadratic.
+_GAP = ".{0,200}"
+_BOILERPLATE_RULES = (
+    # (reason, keywords of which one must occur in the lower-cased text, pattern)
+    (
+        "cookie",
+        ("cookie",),
+        rf"\bcookies?\b{_GAP}\b(use|uses|using|accept|policy|consent|settings|preferences)\b"
+        rf"|\b(use|uses|using|accept|allow|reject)\b{_GAP}\bcookies?\b",
+    ),
+    (
+        "read_more",
+        ("read", "see", "view", "show", "load", "continue", "click"),
+        r"^(read|see|view|show|load) (more|full|all|the full)\b|^continue reading\b|^click here\b",
+    ),
+    (
+        "newsletter",
+        ("newsletter", "sign up", "subscribe"),
+        rf"\b(sign up|subscribe)\b{_GAP}\b(newsletter|updates|inbox|email)\b|\bnewsletter\b",
+    ),
+    (
+        "share",
+        ("share", "tweet", "pin", "email", "print"),
+        r"^(share|tweet|pin|email|print)( (this|on|via) [\w ]{1,60})?$|^share (this|on)\b",
+    ),
+    (
+        "javascript",
+        ("javascript",),
+        rf"\b(enable|requires?|turn on)\b{_GAP}\bjavascript\b|\bjavascript\b{_GAP}\b(disabled|enable)\b",
+    ),
+    ("copyright", ("©", "(c)", "copyright", "rights reserved"), r"^(©|\(c\)|copyright\b)|\ball rights reserved\b"),
+    # C4's policy lines: links to the legal pages of the site.
+    ("policy", ("terms", "privacy", "policy"), r"\b(terms of (use|service)|privacy (policy|notice)|cookie policy)\b"),
+    (
+        "navigation",
+        ("skip", "back", "next", "previous", "advertisement", "sponsored", "log", "sign", "subscribe", "menu", "search", "home"),
+        r"^(skip to (main )?content|back to top|next article|previous article|advertisement|"
+        r"sponsored|log ?in|sign ?in|sign up|subscribe|menu|search|home)$",
+    ),
+)
+_BOILERPLATE_MAX_WORDS = 15
+# Short lines without an end of sentence at the top or bottom of a page are menus, section names
+# and bylines of the page template (jusText's observation: boilerplate clusters at the edges).
+_EDGE_MAX_WORDS = 3
+_SENTENCE_END = tuple(".!?:;\"'”’»)…。！？」』")
+# Main block: a line that reads as prose (>= 10 words ending a sentence, or >= 25 words) adds its
+# words, any other line subtracts 1.5x its words; the contiguous run of lines with the largest sum
+# is the article body (Finn et al.'s body text extraction, on lines instead of HTML tokens).
+_PROSE_MIN_WORDS = 10
+_LONG_LINE_WORDS = 25
+_SHORT_LINE_COST = 1.5
+_WRAP_MAX_CHARS = 100
+_WRAP_MAX_SENTENCE_ENDS = 0.8
+# Scripts written without spaces (Chinese, Japanese, Thai...): about two characters make a word.
+_UNSPACED_RE = re.compile("[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+# A line ending in a bare count, "Week 12 power rankings (133)", lists a link with its comments.
+_COUNTER_END_RE = re.compile(r"\(\d+\)$")
+# The heading of a comment section ("12 Comments", "Leave a reply", "Join the discussion"): the body
+# ends there. Only short lines count, and only inside the main block, never at its first line.
+_COMMENTS_RE = re.compile(
+    r"^(\d+ )?(comments?|responses?|replies|reader comments|discussion)( \(\d+\))?:?$"
+    r"|^(leave|post|add|write) a (comment|reply|response)\b|^join the (discussion|conversation)\b"
+    r"|^\d+ (comments?|responses?|replies)\b|^show comments\b|^comments are closed\b",
+    re.IGNORECASE,
+)
+_COMMENTS_MAX_WORDS = 8
+
+BoilerplateRule = tuple[str, tuple[str, ...], re.Pattern[str]]  # (reason, keywords, compiled pattern)
+
+
+def compile_boilerplate_rules() -> tuple[BoilerplateRule, ...]:
+    """The furniture patterns compiled; built once per worker (`DoFn.setup()`)."""
+    flags = re.IGNORECASE | re.MULTILINE
+    return tuple((name, keys, re.compile(p, flags)) for name, keys, p in _BOILERPLATE_RULES)
+
+
+def drop_boilerplate(text: str, rules: tuple[BoilerplateRule, ...], counter_inc_fn: CounterIncFn) -> str:
+    """The text without the short lines a furniture rule matches."""
+    flagged: dict[int, str] = {}  # line start offset -> reason
+    low = text.lower()  # only to skip rules whose keywords are absent; matching runs on `text`
+    for name, keys, pattern in rules:
+        if not any(key in low for key in keys):
+            continue
+        for match in pattern.finditer(text):
+            flagged.setdefault(text.rfind("\n", 0, match.start()) + 1, name)
+    if not flagged:
+        return text
+    pieces, cursor = [], 0
+    for start in sorted(flagged):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        if count_words(text[start:end]) > _BOILERPLATE_MAX_WORDS:
+            continue
+        counter_inc_fn(f"line-filtered:{flagged[start]}")
+        pieces.append(text[cursor:start])
+        cursor = end + 1
+    pieces.append(text[cursor:])
+    return BLANK_LINES_RE.sub("\n\n", "".join(pieces)).strip()
+
+
+def _is_edge_furniture(line: str) -> bool:
+    return not line or (count_words(line) <= _EDGE_MAX_WORDS and not line.endswith(_SENTENCE_END))
+
+
+def trim_edges(text: str, counter_inc_fn: CounterIncFn) -> str:
+    lines = text.split("\n")
+    start, end = 0, len(lines)
+    while start < end and _is_edge_furniture(lines[start]):
+        if lines[start]:
+            counter_inc_fn("line-filtered:edge_short")
+        start += 1
+    while end > start and _is_edge_furniture(lines[end - 1]):
+        if lines[end - 1]:
+            counter_inc_fn("line-filtered:edge_short")
+        end -= 1
+    return "\n".join(lines[start:end])
+
+
+def _line_score(line: str) -> float:
+    words = count_words(line)
+    if words == 0:
+        return 0.0
+    if not line.isascii():
+        words += len(_UNSPACED_RE.findall(line)) // 2
+    if words >= _PROSE_MIN_WORDS and line.endswith(_SENTENCE_END) and not _COUNTER_END_RE.search(line):
+        return float(words)
+    if words >= _LONG_LINE_WORDS:
+        return 0.5 * words
+    return -_SHORT_LINE_COST * words
+
+
+def is_hard_wrapped(lines: list[str]) -> bool:
+    """Whether line breaks fall inside sentences: no line over 100 characters, most over 40, and not
+    (nearly) every line ending a sentence.
+
+    Web text has a paragraph per line; a hard-wrapped text (books, e-mail) breaks sentences across
+    lines, so there a paragraph is a run of non-blank lines. Short web paragraphs also fit in 100
+    characters, but each of them ends a sentence; wrapped lines (even verse and dialogue) mostly do not.
+    """
+    filled = [line for line in lines if line]
+    if not filled or max(map(len, filled)) > _WRAP_MAX_CHARS or sum(len(line) >= 40 for line in filled) * 2 < len(filled):
+        return False
+    return sum(line.endswith(_SENTENCE_END) for line in filled) < _WRAP_MAX_SENTENCE_ENDS * len(filled)
+
+
+def _units(lines: list[str]) -> list[tuple[int, int]]:
+    """Line ranges scored as one unit: each line, or each paragraph when the text is hard-wrapped."""
+    if not is_hard_wrapped(lines):
+        return [(i, i + 1) for i in range(len(lines))]
+    units, start = [], 0
+    for i, line in enumerate(lines):
+        if not line:
+            if start < i:
+                units.append((start, i))
+            units.append((i, i + 1))
+            start = i + 1
+    if start < len(lines):
+        units.append((start, len(lines)))
+    return units
+
+
+def paragraphs(text: str) -> list[str]:
+    """The non-blank lines of a text, or its paragraphs joined into one line each when it is hard-wrapped."""
+    lines = text.split("\n")
+    return [joined for first, last in _units(lines) if (joined := " ".join(lines[first:last]).strip())]
+
+
+def main_block(text: str, counter_inc_fn: CounterIncFn) -> str:
+    """The run of lines with the largest prose score; lines outside it are page furniture.
+
+    A text with no prose line at all is kept whole: there is nothing to anchor a body on.
+    Idempotent: every prefix and suffix of the chosen run has a positive score, so the run is its
+    own best run.
+    """
+    lines = text.split("\n")
+    units = _units(lines)
+    best = current = 0.0
+    start = best_start = best_end = 0
+    for i, (first, last) in enumerate(units):
+        if current <= 0:
+            current, start = 0.0, i
+        current += _line_score(" ".join(lines[first:last]))
+        if current > best:
+            best, best_start, best_end = current, start, i + 1
+    if best <= 0:
+        return text
+    keep_from, keep_to = units[best_start][0], units[best_end - 1][1]
+    for line in (*lines[:keep_from], *lines[keep_to:]):
+        if line:
+            counter_inc_fn("line-filtered:outside_main_block")
+    return "\n".join(lines[keep_from:keep_to])
+
+
+def cut_comments(text: str, counter_inc_fn: CounterIncFn) -> str:
+    """The text up to the heading of a comment section, if it has one."""
+    lines = text.split("\n")
+    for i, line in enumerate(lines[1:], start=1):
+        if count_words(line) <= _COMMENTS_MAX_WORDS and _COMMENTS_RE.search(line):
+            for dropped in lines[i:]:
+                if dropped:
+                    counter_inc_fn("line-filtered:comments")
+            return "\n".join(lines[:i])
+    return text

@@ -1,0 +1,206 @@
+"""Beam composites of the clean stage; the rules themselves are in the pure modules beside this one
+(`document`, `unicode`, `header`, `boilerplate`, `site_lines`, `language`, `quality`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import apache_beam as beam
+
+from transforms.clean.document import CleanRules, clean_body, prepare_document
+from transforms.clean.language import LanguageIdentifier, with_language
+from transforms.clean.quality import assess, quality_score
+from transforms.clean.site_lines import drop_lines, page_line_keys
+from transforms.config import CleanConfig, QualityConfig
+from transforms.failures import INTERNAL_ERROR
+from transforms.guarded import guarded
+from transforms.metrics import get_counter_inc_fn
+from transforms.records import REJECTED_TAG, Document, Rejected, stable_key
+
+__all__ = ["CleanAndParse", "DropSiteTemplateLines"]
+
+
+class _PrepareFn(beam.DoFn):
+    def __init__(self, config: CleanConfig) -> None:
+        self._config = config
+
+    def setup(self) -> None:
+        self._rules = CleanRules.build(self._config)
+
+    @guarded("prepare")
+    def process(self, doc: Document) -> Iterator[Document]:
+        yield prepare_document(doc, self._rules)
+
+
+class _CleanFn(beam.DoFn):
+    def __init__(self, config: CleanConfig, quality: QualityConfig) -> None:
+        self._config = config
+        self._quality = quality
+
+    def setup(self) -> None:
+        self._rules = CleanRules.build(self._config)
+        self._inc = get_counter_inc_fn()
+        self._languages = LanguageIdentifier() if self._config.enabled and self._config.language_id else None
+
+    @guarded("clean")
+    def process(self, doc: Document) -> Iterator[object]:
+        result = clean_body(doc, self._rules, self._inc)
+        if isinstance(result, Rejected):
+            yield beam.pvalue.TaggedOutput(REJECTED_TAG, result)
+            return
+        if self._languages is not None:
+            result = with_language(result, self._languages)
+        if self._config.enabled and self._quality.enabled:
+            reason, score = assess(result, self._quality)
+        else:
+            reason, score = None, quality_score(result)
+        if reason is None:
+            yield result.replace(quality_score=score)
+            return
+        self._inc(f"filtered:{reason}")
+        yield beam.pvalue.TaggedOutput(REJECTED_TAG, Rejected(doc.source, doc.record, reason, doc.text, id=doc.id))
+
+
+_inc = get_counter_inc_fn()
+
+
+def _line_occurrences(doc: Document) -> list[tuple[int, tuple[int, int]]]:
+    """(line key, (site key, doc key)) for every distinct line of a page. A page this fails on adds
+    no lines to its site's count; `_DropMarkedLinesFn` rejects it when its own step fails too."""
+    site_key = stable_key(doc.site)  # type: ignore[arg-type]
+    try:
+        return [(key, (site_key, doc.doc_key)) for key in page_line_keys(doc.site, doc.text)]  # type: ignore[arg-type]
+    except Exception:  # noqa: BLE001 - one record's content must not stop the run
+        _inc(f"{INTERNAL_ERROR}:site_line_keys")
+        return []
+
+
+class _RepeatedLinesFn(beam.DoFn):
+    """Lines on at least `min_pages` pages -> (site key, (line key, pages)) and (line key, doc keys)."""
+
+    PAGES_TAG = "pages"
+
+    def __init__(self, min_pages: int) -> None:
+        self._min_pages = min_pages
+
+    def process(self, element: tuple[int, Iterable[tuple[int, int]]]) -> Iterator[object]:
+        line, occurrences = element
+        occurrences = list(occurrences)
+        if len(occurrences) < self._min_pages:
+            return
+        yield occurrences[0][0], (line, len(occurrences))
+        yield beam.pvalue.TaggedOutput(self.PAGES_TAG, (line, [doc_key for _, doc_key in occurrences]))
+
+
+def _template_lines(element: tuple[int, dict[str, list]], min_share: float) -> Iterator[tuple[int, bool]]:
+    """The repeated lines of one site that are on at least `min_share` of its pages."""
+    _, grouped = element
+    site_pages = sum(grouped["site_pages"])
+    for line, pages in grouped["lines"]:
+        if pages >= min_share * site_pages:
+            yield line, True
+
+
+def _marks(element: tuple[int, dict[str, list]]) -> Iterator[tuple[int, int]]:
+    """(doc key, line key) for every page that carries an approved template line."""
+    line, grouped = element
+    if grouped["approved"]:
+        for doc_keys in grouped["pages"]:
+            for doc_key in doc_keys:
+                yield doc_key, line
+
+
+class _DropMarkedLinesFn(beam.DoFn):
+    def __init__(self, max_fraction: float) -> None:
+        self._max_fraction = max_fraction
+
+    def setup(self) -> None:
+        self._inc = get_counter_inc_fn()
+
+    @guarded("site_lines", lambda element: element[1]["docs"])
+    def process(self, element: tuple[int, dict[str, list]]) -> Iterator[Document]:
+        _, grouped = element
+        template = set(grouped["lines"])
+        for doc in grouped["docs"]:
+            if not template:
+                yield doc
+                continue
+            text, removed = drop_lines(doc.site, doc.text, template, self._max_fraction)
+            if removed:
+                self._inc("line-filtered:site_template", removed)
+            else:
+                self._inc("site-template-kept:mostly_shared_page")
+            yield doc.replace(text=text)
+
+
+class DropSiteTemplateLines(beam.PTransform):
+    """Prepared Documents -> the same Documents without the lines their site's template repeats.
+
+    A line is template when it is on at least `site_lines_min_pages` pages of one site and on at
+    least `site_lines_min_share` of that site's pages. Every shuffle is keyed by a plain int (line,
+    site or document key) and carries ints, except the last join, which brings each page together
+    with the keys of its template lines. Pages without a site pass around the joins.
+    """
+
+    def __init__(self, config: CleanConfig) -> None:
+        super().__init__()
+        self._config = config
+
+    def expand(self, docs: beam.PCollection) -> dict[str, beam.PCollection]:
+        config = self._config
+        with_site, without_site = docs | "HasSite" >> beam.Partition(lambda doc, _: 0 if doc.site else 1, 2)
+        repeated = (
+            with_site
+            | "LineOccurrences" >> beam.FlatMap(_line_occurrences)
+            | "GroupByLine" >> beam.GroupByKey()
+            | "RepeatedLines"
+            >> beam.ParDo(_RepeatedLinesFn(config.site_lines_min_pages)).with_outputs(_RepeatedLinesFn.PAGES_TAG, main="lines")
+        )
+        site_pages = (
+            with_site | "SitePage" >> beam.Map(lambda doc: (stable_key(doc.site), 1)) | "PagesPerSite" >> beam.CombinePerKey(sum)
+        )
+        # (site key, {"site_pages": [pages], "lines": [(line key, pages with it), ...]})
+        approved = (
+            {"site_pages": site_pages, "lines": repeated.lines}
+            | "JoinSitePages" >> beam.CoGroupByKey()
+            | "TemplateLines" >> beam.FlatMap(_template_lines, config.site_lines_min_share)
+        )
+        # (line key, {"approved": [True] or [], "pages": [[doc key, ...]]})
+        marks = (
+            {"approved": approved, "pages": repeated[_RepeatedLinesFn.PAGES_TAG]}
+            | "JoinApproved" >> beam.CoGroupByKey()
+            | "MarkPages" >> beam.FlatMap(_marks)
+        )
+        keyed = with_site | "KeyByDoc" >> beam.Map(lambda doc: (doc.doc_key, doc))
+        # (doc key, {"docs": [Document], "lines": [template line key, ...]})
+        stripped = (
+            {"docs": keyed, "lines": marks}
+            | "JoinMarks" >> beam.CoGroupByKey()
+            | "DropTemplateLines"
+            >> beam.ParDo(_DropMarkedLinesFn(config.site_lines_max_fraction)).with_outputs(REJECTED_TAG, main="documents")
+        )
+        documents = (stripped.documents, without_site) | "AllPages" >> beam.Flatten()
+        return {"documents": documents, REJECTED_TAG: stripped[REJECTED_TAG]}
+
+
+class CleanAndParse(beam.PTransform):
+    """Documents -> cleaned Documents with metadata and language (main output) and `rejected` rows with
+    their reason: emptied by cleaning, too short, or failing a quality rule."""
+
+    def __init__(self, config: CleanConfig, quality: QualityConfig | None = None) -> None:
+        super().__init__()
+        self._config = config
+        self._quality = quality or QualityConfig()
+
+    def expand(self, docs: beam.PCollection) -> dict[str, beam.PCollection]:
+        prepared = docs | "Prepare" >> beam.ParDo(_PrepareFn(self._config)).with_outputs(REJECTED_TAG, main="documents")
+        documents, rejected = prepared.documents, [prepared[REJECTED_TAG]]
+        if self._config.site_lines:
+            stripped = documents | "DropSiteTemplateLines" >> DropSiteTemplateLines(self._config)
+            documents = stripped["documents"]
+            rejected.append(stripped[REJECTED_TAG])
+        cleaned = documents | "Clean" >> beam.ParDo(_CleanFn(self._config, self._quality)).with_outputs(
+            REJECTED_TAG, main="documents"
+        )
+        rejected.append(cleaned[REJECTED_TAG])
+        return {"documents": cleaned.documents, REJECTED_TAG: rejected | "AllCleanRejected" >> beam.Flatten()}

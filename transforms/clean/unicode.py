@@ -1,0 +1,77 @@
+"""Unicode repair and normalisation of a record's text: the first cleaning step, before any line
+is judged. Idempotent: normalising a normalised text returns it unchanged (a property test checks it).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import ftfy
+from ftfy.badness import is_bad
+
+__all__ = ["normalise_text", "BLANK_LINES_RE"]
+
+# C0 controls except tab and newline, zero-width characters and the BOM go before the repair (they
+# can split mojibake that ftfy would otherwise see); C1 controls go after it, because ftfy needs
+# them to undo text decoded as cp1252/Latin-1.
+_C0_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200d\u2060\ufeff]")
+_C1_CONTROL_RE = re.compile("[\x80-\x9f]")
+# Whitespace other than newline that is not already a single space (so clean text matches nothing).
+_HSPACE_RE = re.compile(r"[^\S\n]{2,}|[^\S\n ]")
+BLANK_LINES_RE = re.compile(r"\n{3,}")
+_LINE_EDGE_SPACE_RE = re.compile(r" \n ?|\n ")  # after runs of spaces became one space
+
+_ENTITY_RE = re.compile(r"&(#\d+|#x[0-9a-f]+|[a-z]+\d*);", re.IGNORECASE)
+_FTFY_TARGETS_RE = re.compile("[\ufb00-\ufb06\uff01-\uff5e\u2028\u2029\x80-\x9f\ufffd]")
+# UTF-8 read as Latin-1/cp1252 leaves a lead byte character (Â..ô) before a continuation-byte one.
+_MOJIBAKE_HINT_RE = re.compile(
+    "[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u203a\u20ac\u2122]"
+)
+
+
+def _needs_ftfy(text: str) -> bool:
+    """Whether ftfy has anything to repair: mojibake, HTML entities, ligatures, full-width forms.
+
+    ftfy walks the text segment by segment, which costs ~1 ms per KB on clean text; this linear
+    pre-check lets the (vast) clean majority skip it. Idempotence is unaffected: ftfy's output
+    passes the same check.
+    """
+    if text.isascii():
+        return "&" in text and _ENTITY_RE.search(text) is not None
+    if _MOJIBAKE_HINT_RE.search(text) is not None and is_bad(text):
+        return True
+    return _ENTITY_RE.search(text) is not None or _FTFY_TARGETS_RE.search(text) is not None
+
+
+def _normalise_once(text: str, repair: bool) -> str:
+    if repair:
+        # A repair can produce a zero-width character or a C0 control ("â\x81 " becomes U+2060).
+        text = _C0_CONTROL_RE.sub("", ftfy.fix_text(text, normalization="NFC"))
+    text = unicodedata.normalize("NFC", text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _C1_CONTROL_RE.sub("", text)  # C0 controls are gone before the first pass
+    text = _LINE_EDGE_SPACE_RE.sub("\n", _HSPACE_RE.sub(" ", text))
+    text = BLANK_LINES_RE.sub("\n\n", text).strip()
+    # Removing characters can create new NFC compositions; one more pass makes it a fixed point.
+    return unicodedata.normalize("NFC", text)
+
+
+_MAX_REPAIR_PASSES = 3
+
+
+def normalise_text(text: str, fix_unicode: bool = True) -> str:
+    """Unicode repair (ftfy), NFC, no control characters, single spaces, at most one blank line.
+
+    Idempotent: normalising a normalised text returns it unchanged. Without a repair the steps are
+    idempotent; a repair can expose more mojibake once C1 controls are gone (ftfy sees "Þ¤" only
+    after a stray U+008D is removed), so repairs repeat until nothing changes.
+    """
+    text = _C0_CONTROL_RE.sub("", text)
+    for _ in range(_MAX_REPAIR_PASSES):
+        repair = fix_unicode and _needs_ftfy(text)
+        result = _normalise_once(text, repair)
+        if not repair or result == text:
+            return result
+        text = result
+    return text

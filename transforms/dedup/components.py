@@ -1,0 +1,151 @@
+"""Graph logic of near-duplicate clustering, as pure numpy functions the Beam stages call.
+
+Everything the graph stages shuffle is packed: int64 rows (band key and node, or the two ends of an
+edge) travel as bytes, one shuffle element per partition of their first column and per bundle, so
+a runner's shuffle (a JVM for Flink and Spark) handles a few elements per partition, not one per
+pair or edge.
+
+1. Each LSH bucket becomes a star of edges to its smallest key (k-1 edges, never k^2). A partition
+   holds whole buckets, and its buckets are found by one numpy sort.
+2. Connected components by alternating large-star / small-star rounds (Kiveris et al., 2014,
+   "Connected Components in MapReduce and Beyond"): each step is one GroupByKey of partitions in
+   Beam, computed for the whole partition with sorts, and the graph converges to one star per
+   component, rooted at the component's smallest key. `star_components` checks that it did.
+The split of a candidate component into verified clusters is in `transforms.dedup.decide`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+__all__ = [
+    "partition_of",
+    "pack_rows",
+    "unpack_rows",
+    "split_partitions",
+    "partition_star_edges",
+    "both_directions",
+    "large_star",
+    "small_star",
+    "star_links",
+    "star_components",
+]
+
+_EMPTY = np.empty((0, 2), dtype=np.int64)
+
+
+def partition_of(keys: np.ndarray, partitions: int) -> np.ndarray:
+    """The partition of each signed 64-bit key: rows with one key (a bucket, a node) share one."""
+    return np.asarray(keys, dtype=np.int64) % partitions
+
+
+def pack_rows(rows: np.ndarray) -> bytes:
+    """int64 rows as one shuffle value: bytes, not a Python object per row."""
+    return np.ascontiguousarray(rows, dtype="<i8").tobytes()
+
+
+def unpack_rows(payloads: Iterable[bytes], width: int = 2) -> np.ndarray:
+    """The rows of packed payloads, as one (n, width) int64 array."""
+    arrays = [np.frombuffer(payload, dtype="<i8").reshape(-1, width) for payload in payloads]
+    return np.concatenate(arrays) if arrays else np.empty((0, width), dtype=np.int64)
+
+
+def split_partitions(rows: np.ndarray, partitions: int) -> list[tuple[int, np.ndarray]]:
+    """(partition, rows) for every partition the rows' first column falls in, in partition order."""
+    if not len(rows):
+        return []
+    parts = partition_of(rows[:, 0], partitions)
+    order = np.argsort(parts, kind="stable")
+    parts, rows = parts[order], rows[order]
+    bounds = np.flatnonzero(np.diff(parts)) + 1
+    return list(zip(parts[np.r_[0, bounds]].tolist(), np.split(rows, bounds)))
+
+
+def _group_starts(keys: np.ndarray) -> np.ndarray:
+    """Where each run of equal values starts in sorted `keys`, as a boolean mask."""
+    first = np.empty(len(keys), dtype=bool)
+    first[:1] = True
+    np.not_equal(keys[1:], keys[:-1], out=first[1:])
+    return first
+
+
+def _group_first(first: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Per row, the value at the start of its run (`first` from `_group_starts`): the group's
+    smallest value when rows are sorted by key, then value, as `np.unique` leaves them."""
+    return values[np.maximum.accumulate(np.where(first, np.arange(len(values)), 0))]
+
+
+def partition_star_edges(pairs: np.ndarray) -> np.ndarray:
+    """Distinct edges (member, root) from every member of every LSH bucket in `pairs` ((band key,
+    node) rows of whole buckets) to its bucket's smallest node, for all buckets of a partition in
+    one sort."""
+    pairs = np.unique(pairs, axis=0)  # sorted by band key, then node; repeated pairs once
+    if len(pairs) < 2:
+        return _EMPTY
+    first = _group_starts(pairs[:, 0])
+    nodes = pairs[:, 1]
+    roots = _group_first(first, nodes)
+    return np.unique(np.stack([nodes[~first], roots[~first]], axis=1), axis=0)  # one edge per pair of nodes
+
+
+def both_directions(edges: np.ndarray) -> np.ndarray:
+    """(a, b) and (b, a) for every edge: a large-star step needs every neighbour of a node."""
+    return np.concatenate([edges, edges[:, ::-1]])
+
+
+def large_star(edges: np.ndarray) -> np.ndarray:
+    """Edges (u, v) holding every neighbour v of each u -> (v, m) for every neighbour v > u, where
+    m is the smallest of u and its neighbours: larger neighbours hang off the local minimum."""
+    edges = np.unique(edges[edges[:, 0] != edges[:, 1]], axis=0)  # sorted by u
+    if not len(edges):
+        return _EMPTY
+    u, v = edges[:, 0], edges[:, 1]
+    low = np.minimum(_group_first(_group_starts(u), v), u)
+    larger = v > u
+    return np.unique(np.stack([v[larger], low[larger]], axis=1), axis=0)
+
+
+def small_star(edges: np.ndarray) -> np.ndarray:
+    """Edges (u, v) with v < u, all of each u's smaller neighbours -> edges from u and each of
+    them to the smallest of them, m: (u, m) and (v, m) for v != m."""
+    edges = np.unique(edges[edges[:, 1] < edges[:, 0]], axis=0)  # sorted by u
+    if not len(edges):
+        return _EMPTY
+    u, v = edges[:, 0], edges[:, 1]
+    first = _group_starts(u)
+    low = _group_first(first, v)
+    others = v != low
+    out = np.concatenate([np.stack([u[first], low[first]], axis=1), np.stack([v[others], low[others]], axis=1)])
+    return np.unique(out, axis=0)
+
+
+def star_links(edges: np.ndarray) -> np.ndarray:
+    """Edges (child, parent) -> rows (node, other, is_parent) for both ends, to check per node."""
+    parent_of = np.column_stack([edges, np.ones(len(edges), dtype=np.int64)])
+    child_of = np.column_stack([edges[:, ::-1], np.zeros(len(edges), dtype=np.int64)])
+    return np.concatenate([parent_of, child_of])
+
+
+def star_components(links: np.ndarray) -> tuple[np.ndarray, int | None]:
+    """Rows (node, other, is_parent) of every node of a partition -> ((node, component) rows, None),
+    or (empty, a node) when the edges are not a converged star forest at that node.
+
+    Converged: a node has at most one parent, and a node with a parent has no children. A node's
+    component is its parent, or itself when it has only children (the root).
+    """
+    links = np.unique(links, axis=0)  # sorted by node, then other, children first
+    if not len(links):
+        return _EMPTY, None
+    nodes, others, is_parent = links[:, 0], links[:, 1], links[:, 2] == 1
+    first = _group_starts(nodes)
+    starts = np.flatnonzero(first)
+    parents = np.add.reduceat(is_parent.astype(np.int64), starts)
+    sizes = np.diff(np.r_[starts, len(nodes)])
+    bad = (parents > 1) | ((parents == 1) & (sizes > 1))
+    if bad.any():
+        return _EMPTY, int(nodes[starts[np.argmax(bad)]])
+    # A node with a parent has exactly one row, its parent; a root's rows are all children.
+    component = np.where(parents == 1, others[starts], nodes[starts])
+    return np.stack([nodes[starts], component], axis=1), None

@@ -1,0 +1,240 @@
+"""Per-group decisions of the dedup stage, as pure functions over Documents.
+
+- `exact_key`: documents whose normalised texts are equal share one graph node.
+- `split_component`: the documents of one candidate component -> clusters of near-duplicates,
+  using exact shingle Jaccard (`dedup.verify: exact`) or the signature estimate.
+- `finalize_cluster`: cluster -> Documents with their cluster fields, and its `clusters/` row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import xxhash
+
+from transforms.config import DedupConfig
+from transforms.dedup.index import PriorDoc, prior_rank
+from transforms.dedup.minhash import MinHasher, containment_from_jaccard, exact_jaccard, lsh_parameters
+from transforms.records import Document, stable_key
+
+__all__ = [
+    "Unit",
+    "Member",
+    "cluster_key",
+    "exact_key",
+    "rank_key",
+    "group_exact",
+    "split_component",
+    "finalize_cluster",
+    "candidate_threshold",
+    "resolve_lsh",
+]
+
+# Exact Jaccard is computed only for pairs whose estimate is at most this far below the threshold
+# (4.5 standard deviations of the estimate at 128 permutations): the others cannot reach it.
+_EXACT_MARGIN = 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """A graph node: one representative text and its exact copies (equal normalised text).
+
+    The node of a document an earlier run kept (`prior`, incremental mode) has no document of this
+    run as its representative: every document at it is an exact copy of the earlier one.
+    """
+
+    doc: Document | None
+    copies: tuple[Document, ...] = ()
+    prior: PriorDoc | None = None
+
+    @property
+    def size(self) -> int:
+        """Documents of the node, an earlier run's document included."""
+        return 1 + len(self.copies)
+
+
+def exact_key(text: str) -> int:
+    """Signed 64-bit hash of the case-folded, whitespace-collapsed text: the node key in the graph."""
+    value = xxhash.xxh3_64_intdigest(" ".join(text.casefold().split()).encode("utf-8"))
+    return value - (1 << 63)
+
+
+def cluster_key(doc: Document) -> int:
+    """Id of the cluster a document represents: a hash of its id and its normalised text.
+
+    It depends on the representative's content only, not on where it was read (`doc_key` does),
+    so it is the same whatever the input order, sharding, runner or worker count.
+    """
+    return stable_key(doc.id, exact_key(doc.text))
+
+
+def rank_key(doc: Document, keep: str) -> tuple:
+    """Sort key of a document as a representative: the smallest is kept.
+
+    `longest`: most words, then most characters; `earliest_date`: the earliest publication date
+    (documents without one come last), then longest; `quality`: the highest `quality_score` (none
+    last), then longest; `min_id`: the smallest id. Ties end on the id and the unique doc_key, so
+    the choice never depends on input order, runner or workers.
+    """
+    longest = (-doc.n_words, -len(doc.text))
+    if keep == "longest":
+        return (*longest, doc.id, doc.doc_key)
+    if keep == "earliest_date":
+        return (doc.date is None, doc.date or "", *longest, doc.id, doc.doc_key)
+    if keep == "quality":
+        return (doc.quality_score is None, -(doc.quality_score or 0.0), *longest, doc.id, doc.doc_key)
+    return (doc.id, doc.doc_key)
+
+
+def group_exact(docs: Sequence[Document], keep: str, prior: PriorDoc | None = None) -> Unit:
+    """Documents with one exact key -> a Unit whose representative is the best by `keep`, or the
+    earlier run's document `prior` when there is one (an earlier document is never replaced)."""
+    ordered = sorted(docs, key=lambda d: rank_key(d, keep))
+    if prior is not None:
+        return Unit(None, tuple(ordered), prior)
+    return Unit(ordered[0], tuple(ordered[1:]))
+
+
+def _unit_rank(unit: Unit, keep: str) -> tuple:
+    """Earlier runs' documents lead first (oldest first), then this run's by the keep policy."""
+    if unit.prior is not None:
+        return (0, prior_rank(unit.prior))
+    return (1, rank_key(unit.doc, keep))
+
+
+def candidate_threshold(config: DedupConfig) -> float:
+    """The Jaccard LSH must catch: the threshold, or lower when containment can also join a pair.
+
+    A copy that keeps a fraction c of a longer document has Jaccard about c; we seek candidates
+    down to threshold * containment (0.72 for 0.8 and 0.9).
+    """
+    if config.containment > 0:
+        return min(config.threshold, config.threshold * config.containment)
+    return config.threshold
+
+
+def resolve_lsh(config: DedupConfig) -> tuple[int, int]:
+    """Bands x rows of a run: from the config, or chosen for the candidate threshold."""
+    if config.bands:
+        return config.bands, config.rows
+    return lsh_parameters(candidate_threshold(config), config.num_perm)
+
+
+def _similar_to(
+    leader: int,
+    candidates: np.ndarray,
+    shingles: list[np.ndarray | None],
+    sizes: np.ndarray,
+    sigs: np.ndarray,
+    exact: bool,
+    config: DedupConfig,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(similar?, Jaccard) of each candidate to the leader: estimate first, exact where it can matter."""
+    jaccard = (sigs[candidates] == sigs[leader]).mean(axis=1)
+    if exact and shingles[leader] is not None:
+        floor = candidate_threshold(config) - _EXACT_MARGIN
+        for n, c in enumerate(candidates):
+            if jaccard[n] >= floor:
+                jaccard[n] = exact_jaccard(shingles[leader], shingles[c])
+    similar = jaccard >= config.threshold
+    if config.containment > 0:
+        # The shorter of the two must be contained in the longer one.
+        lead_size = sizes[leader]
+        contained = np.array(
+            [containment_from_jaccard(j, min(s, lead_size), max(s, lead_size)) for j, s in zip(jaccard, sizes[candidates])]
+        )
+        similar |= contained >= config.containment
+    return similar, jaccard
+
+
+Member = tuple[Unit, float, float]  # a unit, its Jaccard to the representative, its containment in it
+
+
+def split_component(units: Sequence[Unit], hasher: MinHasher, config: DedupConfig) -> list[list[Member]]:
+    """One candidate component -> clusters, each a list of (unit, Jaccard to its representative,
+    share of the unit's shingles contained in the representative).
+
+    The best remaining unit by the keep policy becomes a representative and takes every remaining
+    unit similar to it; repeat until none remain. So every duplicate is verified against the
+    document that is kept, and a chain of pairwise links never pulls in a document that is not
+    itself close to the representative. Similarity is exact shingle Jaccard (`dedup.verify:
+    exact`, up to `dedup.max_pairwise` units) or the signature estimate.
+
+    Earlier runs' documents (incremental mode) lead first and are never members: they were kept
+    and published before. A cluster of one earlier document alone is left out.
+    """
+    units = sorted(units, key=lambda u: _unit_rank(u, config.keep))
+    shingles = [u.prior.shingles if u.prior else hasher.shingle_hashes(u.doc.text) for u in units]
+    sizes = np.array([u.prior.n_shingles if u.prior else s.size for u, s in zip(units, shingles)])
+    sigs = np.stack([u.prior.signature if u.prior else hasher.signature(s) for u, s in zip(units, shingles)])
+    exact = config.verify == "exact" and len(units) <= config.max_pairwise
+    remaining = np.array([u.prior is None for u in units])
+    clusters = []
+    for leader, unit in enumerate(units):
+        if unit.prior is None and not remaining[leader]:
+            continue
+        remaining[leader] = False
+        candidates = np.flatnonzero(remaining)
+        similar, jaccard = _similar_to(leader, candidates, shingles, sizes, sigs, exact, config)
+        members = candidates[similar]
+        if unit.prior is not None and members.size == 0 and not unit.copies:
+            continue
+        remaining[members] = False
+        cluster = [(unit, 1.0, 1.0)]
+        for m, j in zip(members, jaccard[similar]):
+            cluster.append((units[m], float(j), containment_from_jaccard(float(j), int(sizes[m]), int(sizes[leader]))))
+        clusters.append(cluster)
+    return clusters
+
+
+def finalize_cluster(members: Sequence[Member]) -> tuple[list[Document], dict[str, object] | None]:
+    """Set the cluster fields of every document of one cluster; its first unit is the representative.
+
+    Returns the documents of this run and, for clusters of more than one document, the `clusters/`
+    row. An earlier run's representative keeps its cluster id and is not returned again.
+    """
+    lead = members[0][0]
+    size = sum(member[0].size for member in members)
+    if lead.prior is None:
+        rep_id, rep_key, cluster_id, earlier = lead.doc.id, lead.doc.doc_key, cluster_key(lead.doc), None
+        out = [lead.doc.replace(cluster_id=cluster_id, cluster_size=size)]
+    else:
+        rep_id, rep_key, cluster_id, earlier = lead.prior.id, lead.prior.doc_key, lead.prior.cluster_id, lead.prior.run_date
+        out = []
+    ids, keys = [rep_id], [rep_key]
+    similarities, containments = [1.0], [1.0]
+    for index, (unit, sim, contained) in enumerate(members):
+        # The representative's exact copies are identical to it (its member entry is 1.0, 1.0); a
+        # member's copies are as close to it as the member.
+        docs = unit.copies if index == 0 else (unit.doc, *unit.copies)
+        for doc in docs:
+            out.append(
+                doc.replace(
+                    cluster_id=cluster_id,
+                    cluster_size=size,
+                    is_duplicate=True,
+                    duplicate_of=rep_id,
+                    duplicate_of_key=rep_key,
+                    similarity=sim,
+                )
+            )
+            ids.append(doc.id)
+            keys.append(doc.doc_key)
+            similarities.append(sim)
+            containments.append(contained)
+    if size == 1:
+        return out, None
+    row = {
+        "cluster_id": cluster_id,
+        "representative_id": rep_id,
+        "representative_key": rep_key,
+        "representative_run_date": earlier,
+        "size": size,
+        "member_ids": ids,
+        "member_keys": keys,
+        "similarities": similarities,
+        "containments": containments,
+    }
+    return out, row

@@ -1,0 +1,438 @@
+"""Beam composites of the dedup stage: exact groups, MinHash LSH buckets, connected components,
+and the split of each candidate component into verified clusters.
+
+Graph (shuffle keys are plain ints; values are small or packed bytes except in the final join):
+
+    docs --BandKeys--> (band partition, packed (band_key, node) pairs) --BucketEdges (one sort per
+        partition)--> packed star edges (node, bucket_min)
+    edges --ConnectedComponents (large-star / small-star rounds on packed node partitions)--> (node, component)
+    {docs: (node, Document), component: (node, component)} --JoinComponents (CoGroupByKey)-->
+        node without component -> finished cluster of its exact copies
+        node with component    -> (component, Unit) --GroupComponents--> split_component
+
+Incremental mode adds earlier runs' index rows (`PriorDoc`s) as nodes: their stored band keys join
+the buckets and they join the CoGroupByKey as `prior`, so they lead the clusters they are in.
+`IndexKeptDocuments` turns the documents a run keeps into the index rows of the next runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+
+import apache_beam as beam
+import numpy as np
+from apache_beam.metrics import Metrics
+from apache_beam.transforms.window import GlobalWindows
+from apache_beam.utils.windowed_value import WindowedValue
+
+from transforms.config import DedupConfig
+from transforms.dedup.components import (
+    both_directions,
+    large_star,
+    pack_rows,
+    partition_star_edges,
+    small_star,
+    split_partitions,
+    star_components,
+    star_links,
+    unpack_rows,
+)
+from transforms.dedup.decide import (
+    Member,
+    Unit,
+    candidate_threshold,
+    cluster_key,
+    exact_key,
+    finalize_cluster,
+    group_exact,
+    resolve_lsh,
+    split_component,
+)
+from transforms.dedup.index import PriorDoc, index_row, prior_node, prior_rank
+from transforms.dedup.minhash import MinHasher, band_keys
+from transforms.guarded import guarded
+from transforms.metrics import NAMESPACE, get_counter_inc_fn
+from transforms.records import REJECTED_TAG, Document
+
+__all__ = [
+    "DeduplicateDocuments",
+    "IndexKeptDocuments",
+    "BucketEdges",
+    "ConnectedComponents",
+    "CLUSTERS_TAG",
+    "SHUFFLE_SENT",
+    "SHUFFLE_RECEIVED",
+]
+
+logger = logging.getLogger(__name__)
+
+CLUSTERS_TAG = "clusters"
+# Every shuffle of the dedup stage counts what goes in and what comes out; the driver fails the run
+# when they differ (a runner that loses elements). Documents are counted by the accounting check;
+# band keys, edges, component ids and units would only lose duplicates, silently.
+SHUFFLE_SENT = "dedup:shuffle-sent"
+SHUFFLE_RECEIVED = "dedup:shuffle-received"
+_sent = Metrics.counter(NAMESPACE, SHUFFLE_SENT)
+_received = Metrics.counter(NAMESPACE, SHUFFLE_RECEIVED)
+_count = get_counter_inc_fn()  # for plain functions; resolves the running bundle at each call
+
+
+def _received_list(values: Iterable) -> list:
+    """A shuffle's grouped values as a list, counted as received."""
+    values = list(values)
+    _received.inc(len(values))
+    return values
+
+
+def _send(rows: np.ndarray, partitions: int) -> Iterator[tuple[int, bytes]]:
+    """(partition, packed rows) per partition of the rows' first column, counted as sent."""
+    for part, chunk in split_partitions(rows, partitions):
+        _sent.inc(len(chunk))
+        yield part, pack_rows(chunk)
+
+
+def _received_rows(element: tuple[int, Iterable[bytes]], width: int = 2) -> np.ndarray:
+    """The rows of a grouped partition's packed payloads, counted as received."""
+    rows = unpack_rows(element[1], width)
+    _received.inc(len(rows))
+    return rows
+
+
+_FLUSH_PAIRS = 1 << 20  # 16 MB of pairs: a bundle of any size holds at most this many
+
+
+class _PairBuffer:
+    """(band key, node) pairs of one bundle, kept as arrays and cut into band partitions: the shuffle
+    gets a packed element per partition and bundle (or per `_FLUSH_PAIRS`), not one per band of
+    every document, which a job-service runner would pass through its JVM one by one."""
+
+    def __init__(self, partitions: int) -> None:
+        self._partitions = partitions
+        self._pairs: list[np.ndarray] = []
+        self._size = 0
+
+    def add(self, keys: Sequence[int], node: int) -> bool:
+        """Buffer a node's band keys; True when the buffer should be flushed."""
+        pairs = np.empty((len(keys), 2), dtype=np.int64)
+        pairs[:, 0] = keys
+        pairs[:, 1] = node
+        self._pairs.append(pairs)
+        self._size += len(keys)
+        return self._size >= _FLUSH_PAIRS
+
+    def flush(self) -> Iterator[tuple[int, bytes]]:
+        """(partition, packed pairs) for every partition the buffered pairs fall in; empties the buffer."""
+        if not self._pairs:
+            return
+        pairs = np.concatenate(self._pairs)
+        self._pairs, self._size = [], 0
+        yield from _send(pairs, self._partitions)
+
+
+class _BandKeysFn(beam.DoFn):
+    """Document -> (node, Document) (main), and the (band key, node) pairs of every band of the
+    documents' MinHash signatures, packed per band partition (BANDS_TAG). The node is the
+    document's exact-text key, or its own key with `exact` off."""
+
+    BANDS_TAG = "bands"
+
+    def __init__(self, config: DedupConfig, bands: int, rows: int) -> None:
+        self._config = config
+        self._bands = bands
+        self._rows = rows
+
+    def setup(self) -> None:
+        self._hasher = MinHasher(self._config.num_perm, self._config.ngram, self._config.seed)
+        self._inc = get_counter_inc_fn()
+
+    def start_bundle(self) -> None:
+        self._buffer = _PairBuffer(self._config.shuffle_partitions)
+
+    @guarded("minhash")
+    def process(self, doc: Document) -> Iterator[object]:
+        node = exact_key(doc.text) if self._config.exact else doc.doc_key
+        shingles = self._hasher.shingle_hashes(doc.text)
+        # Every key before any output: a document this fails on must leave no pair in the buffer.
+        keys = band_keys(self._hasher.signature(shingles), self._bands, self._rows) if shingles.size else []
+        yield node, doc
+        if not keys:
+            self._inc("dedup:no-shingles")
+        elif self._buffer.add(keys, node):
+            for part in self._buffer.flush():
+                yield beam.pvalue.TaggedOutput(self.BANDS_TAG, part)
+
+    def finish_bundle(self) -> Iterator[object]:
+        for part in self._buffer.flush():
+            yield beam.pvalue.TaggedOutput(self.BANDS_TAG, GlobalWindows.windowed_value(part))
+
+
+class _PriorBandsFn(beam.DoFn):
+    """(node, PriorDoc) of an earlier run -> its stored band keys, packed as `_BandKeysFn` packs."""
+
+    def __init__(self, partitions: int) -> None:
+        self._partitions = partitions
+
+    def start_bundle(self) -> None:
+        self._buffer = _PairBuffer(self._partitions)
+
+    def process(self, element: tuple[int, PriorDoc]) -> Iterator[tuple[int, bytes]]:
+        node, prior = element
+        if prior.band_keys and self._buffer.add(prior.band_keys, node):
+            yield from self._buffer.flush()
+
+    def finish_bundle(self) -> Iterator[WindowedValue]:
+        for part in self._buffer.flush():
+            yield GlobalWindows.windowed_value(part)
+
+
+def _partition_edges(element: tuple[int, Iterable[bytes]]) -> Iterator[bytes]:
+    """(band partition, packed pairs) -> the packed star edges of every bucket in the partition."""
+    edges = partition_star_edges(_received_rows(element))
+    _count("dedup:candidate-links", len(edges))
+    if len(edges):
+        yield pack_rows(edges)
+
+
+class BucketEdges(beam.PTransform):
+    """(band partition, packed (band key, node) pairs) -> packed undirected edges that connect every
+    LSH bucket: a star to its smallest node (k-1 edges per bucket of k nodes, each distinct edge
+    once per partition).
+
+    A partition holds whole buckets, as int64 arrays sorted in one go: a hot bucket (a template on
+    a million pages) costs 16 bytes a page there, not a Python object per page on one worker.
+    """
+
+    def expand(self, band_pairs: beam.PCollection) -> beam.PCollection:
+        return band_pairs | "GroupBandPartitions" >> beam.GroupByKey() | "BucketStars" >> beam.FlatMap(_partition_edges)
+
+
+def _first_links(payload: bytes, partitions: int) -> Iterator[tuple[int, bytes]]:
+    """Packed edges -> both directions of each, by the partition of their first node."""
+    return _send(both_directions(unpack_rows([payload])), partitions)
+
+
+def _large_star(element: tuple[int, Iterable[bytes]], partitions: int) -> Iterator[tuple[int, bytes]]:
+    """A partition of (node, neighbour) rows -> large-star edges (larger, smaller) by the larger end."""
+    return _send(large_star(_received_rows(element)), partitions)
+
+
+def _small_star(element: tuple[int, Iterable[bytes]], partitions: int, last: bool) -> Iterator[tuple[int, bytes]]:
+    """A partition of (larger, smaller) rows -> small-star edges, in both directions for the next
+    round, or as star links by both ends for the convergence check after the last round."""
+    edges = small_star(_received_rows(element))
+    return _send(star_links(edges) if last else both_directions(edges), partitions)
+
+
+class _AssignComponentsFn(beam.DoFn):
+    """A partition of star links -> (node, component root) per node; fails the run where the edges
+    are not yet a star forest."""
+
+    def __init__(self, rounds: int) -> None:
+        self._rounds = rounds
+
+    def process(self, element: tuple[int, Iterable[bytes]]) -> Iterator[tuple[int, int]]:
+        components, unconverged = star_components(_received_rows(element, width=3))
+        if unconverged is not None:
+            raise RuntimeError(
+                f"connected components did not converge in dedup.cc_rounds={self._rounds} rounds "
+                f"(node {unconverged}); rerun with a larger dedup.cc_rounds"
+            )
+        _sent.inc(len(components))  # into the join with the documents
+        yield from map(tuple, components.tolist())
+
+
+class ConnectedComponents(beam.PTransform):
+    """Packed undirected edges (int64 (a, b) rows as bytes) -> (node, component) for every node on
+    an edge.
+
+    The component id is the smallest node key of the component, so it does not depend on the
+    runner, the worker count or the input order. Rounds are unrolled in the graph (Beam batch
+    graphs are static); each step groups packed partitions of nodes, so a step is a few shuffle
+    elements per partition whatever the edge count. The last stage checks that the result is a
+    star forest and fails the run otherwise, so a too-small `rounds` can never pass silently.
+    """
+
+    def __init__(self, rounds: int, partitions: int) -> None:
+        super().__init__()
+        self._rounds = rounds
+        self._partitions = partitions
+
+    def expand(self, edges: beam.PCollection) -> beam.PCollection:
+        parts = self._partitions
+        links = edges | "LargeStarEdges" >> beam.FlatMap(_first_links, parts)
+        for i in range(self._rounds):
+            last = i == self._rounds - 1
+            links = (
+                links
+                | f"LargeStarGroup{i}" >> beam.GroupByKey()
+                | f"LargeStar{i}" >> beam.FlatMap(_large_star, parts)
+                | f"SmallStarGroup{i}" >> beam.GroupByKey()
+                | f"SmallStar{i}" >> beam.FlatMap(_small_star, parts, last)
+            )
+        return links | "GroupStarLinks" >> beam.GroupByKey() | "CheckAndAssign" >> beam.ParDo(_AssignComponentsFn(self._rounds))
+
+
+class _ResolveNodeFn(beam.DoFn):
+    """Joined node -> finished Documents (no component) or (component, Unit) for the split."""
+
+    def __init__(self, keep: str) -> None:
+        self._keep = keep
+
+    def setup(self) -> None:
+        self._inc = get_counter_inc_fn()
+
+    @guarded("exact_duplicates", lambda element: element[1]["docs"])
+    def process(self, element: tuple[int, dict[str, list]]) -> list[object]:
+        _, joined = element
+        docs = list(joined["docs"])
+        priors = list(joined.get("prior", ()))
+        components = _received_list(joined["component"])
+        # Equal texts kept by several earlier runs (a backfill): the oldest leads.
+        prior = min(priors, key=prior_rank) if priors else None
+        if not docs and not (prior and components):
+            return []  # an earlier document with nothing of this run near it
+        unit = group_exact(docs, self._keep, prior)
+        if unit.copies:
+            self._inc("dedup:exact-duplicates", len(unit.copies))
+        if components:
+            _sent.inc()
+            return [beam.pvalue.TaggedOutput("in_component", (components[0], unit))]
+        return list(_emit_cluster([(unit, 1.0, 1.0)]))
+
+
+def _emit_cluster(members: list[Member]) -> Iterator[object]:
+    docs, row = finalize_cluster(members)
+    yield from docs
+    if row is not None:
+        yield beam.pvalue.TaggedOutput(CLUSTERS_TAG, row)
+
+
+def _unit_documents(element: tuple[int, Iterable[Unit]]) -> list[Document]:
+    return [doc for unit in element[1] for doc in (unit.doc, *unit.copies) if doc is not None]
+
+
+class _SplitComponentFn(beam.DoFn):
+    """(component, Units) -> finished Documents of its verified clusters, and cluster rows."""
+
+    def __init__(self, config: DedupConfig) -> None:
+        self._config = config
+
+    def setup(self) -> None:
+        self._hasher = MinHasher(self._config.num_perm, self._config.ngram, self._config.seed)
+        self._inc = get_counter_inc_fn()
+
+    @guarded("near_duplicates", _unit_documents)
+    def process(self, element: tuple[int, Iterable[Unit]]) -> Iterator[object]:
+        clusters = split_component(_received_list(element[1]), self._hasher, self._config)
+        self._inc("dedup:candidate-components")
+        for members in clusters:
+            if len(members) > 1:
+                self._inc("dedup:near-duplicate-clusters")
+            yield from _emit_cluster(members)
+
+
+def _nothing(_: Document) -> list[dict]:
+    return []
+
+
+class _SingletonFn(beam.DoFn):
+    """Dedup disabled: every document is its own cluster."""
+
+    def process(self, doc: Document) -> Iterator[Document]:
+        yield doc.replace(cluster_id=cluster_key(doc), cluster_size=1)
+
+
+def _key_prior(prior: PriorDoc, exact: bool) -> tuple[int, PriorDoc]:
+    return prior_node(prior, exact), prior
+
+
+class DeduplicateDocuments(beam.PTransform):
+    """Documents -> the same Documents with cluster fields set (main) and `clusters` rows.
+
+    Every input document comes out exactly once; duplicates are marked, never dropped here, so
+    the output keeps all of them and a user filters on `is_duplicate`. The input is a PCollection
+    of Documents, or {"documents": ..., "prior": PriorDocs of earlier runs} in incremental mode.
+    """
+
+    def __init__(self, config: DedupConfig) -> None:
+        super().__init__()
+        self._config = config
+
+    def expand(self, inputs: beam.PCollection | dict) -> beam.pvalue.DoOutputsTuple | dict:
+        config = self._config
+        docs, prior = (inputs["documents"], inputs.get("prior")) if isinstance(inputs, dict) else (inputs, None)
+        if not config.enabled:
+            singles = docs | "NoDedup" >> beam.ParDo(_SingletonFn())
+            empty = docs | "NoClusters" >> beam.FlatMap(_nothing)
+            return {"documents": singles, CLUSTERS_TAG: empty, REJECTED_TAG: docs | "NoRejected" >> beam.FlatMap(_nothing)}
+        bands, rows = resolve_lsh(config)
+        logger.info("LSH: %d bands x %d rows for threshold %.3f", bands, rows, candidate_threshold(config))
+        hashed = docs | "BandKeys" >> beam.ParDo(_BandKeysFn(config, bands, rows)).with_outputs(
+            _BandKeysFn.BANDS_TAG, REJECTED_TAG, main="keyed"
+        )
+        band_nodes = hashed[_BandKeysFn.BANDS_TAG]
+        joined = {"docs": hashed.keyed}
+        if prior is not None:
+            prior_keyed = prior | "PriorNode" >> beam.Map(_key_prior, config.exact)
+            band_nodes = (
+                band_nodes,
+                prior_keyed | "PriorBandKeys" >> beam.ParDo(_PriorBandsFn(config.shuffle_partitions)),
+            ) | "AllBandKeys" >> beam.Flatten()
+            joined["prior"] = prior_keyed
+        joined["component"] = (
+            band_nodes
+            | "BucketEdges" >> BucketEdges()
+            | "ConnectedComponents" >> ConnectedComponents(config.cc_rounds, config.shuffle_partitions)
+        )
+        # Shape after the join: (node, {"docs": [Document, ...], "prior": [PriorDoc], "component": [component] or []}).
+        resolved = (
+            joined
+            | "JoinComponents" >> beam.CoGroupByKey()
+            | "ResolveNodes"
+            >> beam.ParDo(_ResolveNodeFn(config.keep)).with_outputs("in_component", CLUSTERS_TAG, REJECTED_TAG, main="documents")
+        )
+        split = (
+            resolved.in_component
+            | "GroupComponents" >> beam.GroupByKey()
+            | "SplitComponents"
+            >> beam.ParDo(_SplitComponentFn(config)).with_outputs(CLUSTERS_TAG, REJECTED_TAG, main="documents")
+        )
+        documents = (resolved.documents, split.documents) | "AllDocuments" >> beam.Flatten()
+        clusters = (resolved[CLUSTERS_TAG], split[CLUSTERS_TAG]) | "AllClusters" >> beam.Flatten()
+        rejected = (hashed[REJECTED_TAG], resolved[REJECTED_TAG], split[REJECTED_TAG]) | "AllDedupRejected" >> beam.Flatten()
+        return {"documents": documents, CLUSTERS_TAG: clusters, REJECTED_TAG: rejected}
+
+
+class _IndexRowFn(beam.DoFn):
+    """A kept (not duplicate) finished Document -> its `index/` row."""
+
+    def __init__(self, config: DedupConfig, run_date: str) -> None:
+        self._config = config
+        self._run_date = run_date
+
+    def setup(self) -> None:
+        self._hasher = MinHasher(self._config.num_perm, self._config.ngram, self._config.seed)
+        self._bands, self._rows = resolve_lsh(self._config)
+        self._with_shingles = self._config.verify == "exact"  # exact verification needs them later
+
+    def process(self, doc: Document) -> Iterator[dict[str, object]]:
+        if doc.is_duplicate:
+            return
+        shingles = self._hasher.shingle_hashes(doc.text)
+        signature = self._hasher.signature(shingles)
+        # A text without shingles gets no band keys (as in the run itself): it can match only exactly.
+        bands = self._bands if shingles.size else 0
+        yield index_row(doc, exact_key(doc.text), shingles, signature, bands, self._rows, self._run_date, self._with_shingles)
+
+
+class IndexKeptDocuments(beam.PTransform):
+    """Finished Documents -> `index/` rows of those this run keeps, for later incremental runs."""
+
+    def __init__(self, config: DedupConfig, run_date: str) -> None:
+        super().__init__()
+        self._config = config
+        self._run_date = run_date
+
+    def expand(self, documents: beam.PCollection) -> beam.PCollection:
+        return documents | "IndexRows" >> beam.ParDo(_IndexRowFn(self._config, self._run_date))

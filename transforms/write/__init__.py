@@ -1,0 +1,11 @@
+"""Write: rows -> Parquet tables, and every output counted into `stats.json`.
+
+`transform` holds the Beam composites; the pure modules: `parquet` (Hive folders, row groups, the
+row check), `stats` (the counts behind `stats.json`), `accounting` (every input record is a
+document or a rejected row).
+"""
+
+from transforms.exports import lazy_exports
+
+__all__ = ["WriteParquetRows", "CheckDocumentRows", "ComputeRunStats"]
+__getattr__ = lazy_exports(__name__, "transform", __all__)
