@@ -15,7 +15,7 @@ import pyarrow.dataset as ds
 
 from pipelines.cli import main, storage_fault
 from tests.conftest import ROOT
-from tests.write.test_accounting import files_under
+from tests.e2e.test_lost_records import files_under
 
 LIMIT_BYTES = 300_000
 
