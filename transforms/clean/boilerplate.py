@@ -31,22 +31,87 @@ __all__ = [
 # inside a line are bounded (`.{0,200}`), so a long line costs linear time, never quadratic.
 _GAP = ".{0,200}"
 _BOILERPLATE_RULES = (
-    # (reason, keywords of which one must occur in the lower-cased text, pattern)
+    # (reason, keywords of which one must occur in the lower-cased text, pattern). Each rule knows the
+    # common forms in English, German, French, Spanish, Portuguese, Italian, Dutch and Russian.
     (
         "cookie",
         ("cookie",),
-        rf"\bcookies?\b{_GAP}\b(use|uses|using|accept|policy|consent|settings|preferences)\b"
-        rf"|\b(use|uses|using|accept|allow|reject)\b{_GAP}\bcookies?\b",
+        rf"\bcookies?\b{_GAP}\b(use|uses|using|accept|policy|consent|settings|preferences|akzeptieren|accepter|aceptar"
+        rf"|aceitar|accetta|accepteren)\b"
+        rf"|\b(use|uses|using|accept|allow|reject|verwendet|verwenden|nutzt|utilise|utilisons|utiliza|utilizamos|usa"
+        rf"|usamos|utilizza|gebruikt|использует|используем)\b{_GAP}\bcookies?\b",
     ),
     (
         "read_more",
-        ("read", "see", "view", "show", "load", "continue", "click"),
-        r"^(read|see|view|show|load) (more|full|all|the full)\b|^continue reading\b|^click here\b",
+        (
+            "read",
+            "see",
+            "view",
+            "show",
+            "load",
+            "continue",
+            "click",
+            "weiter",
+            "mehr",
+            "lire",
+            "savoir",
+            "leer",
+            "seguir",
+            "leia",
+            "saiba",
+            "legg",
+            "lees",
+            "читать",
+            "подробнее",
+        ),
+        r"^(read|see|view|show|load) (more|full|all|the full)\b|^continue reading\b|^click here\b"
+        r"|^(weiterlesen|mehr lesen|mehr dazu|lire la suite|en savoir plus|leer más|seguir leyendo|leia mais|saiba mais"
+        r"|continua a leggere|leggi (di più|tutto)|lees meer|читать далее|подробнее)\b",
     ),
     (
         "newsletter",
-        ("newsletter", "sign up", "subscribe"),
-        rf"\b(sign up|subscribe)\b{_GAP}\b(newsletter|updates|inbox|email)\b|\bnewsletter\b",
+        ("newsletter", "sign up", "subscribe", "abonn", "inscri", "suscr", "inscreva", "assine", "iscriv", "подпи"),
+        rf"\b(sign up|subscribe)\b{_GAP}\b(newsletter|updates|inbox|email)\b|\bnewsletter\b"
+        r"|^(abonnieren|abonnez-vous|inscrivez-vous|suscr[ií]bete|suscribirse|inscreva-se|assine|iscriviti|abonneer"
+        r"|подпишитесь|подписаться)\b",
+    ),
+    (
+        # A request for money or membership addressed to the reader: it starts with the request and
+        # ends with "!" or names who asks ("us", "our journalism"), so a short body sentence that
+        # mentions support or a donation stays.
+        "appeal",
+        (
+            "support",
+            "donat",
+            "contribut",
+            "member",
+            "patron",
+            "give",
+            "spend",
+            "unterstütz",
+            "don",
+            "souten",
+            "apoy",
+            "apoi",
+            "doe",
+            "sosti",
+            "steun",
+            "поддерж",
+            "пожертв",
+        ),
+        r"^(please |bitte |s'il vous plaît, )?(support|donate|give|contribute|become an? (member|supporter|patron|subscriber)"
+        r"|join (us|our)|spenden sie|unterstützen sie|faites un don|soutenez|dona|haz una donación|apoya|apoie|doe|contribua"
+        r"|sostieni|fai una donazione|steun|doneer|поддержите|пожертвуйте)\b"
+        r"(.{0,160}!$|.{0,160}\b(us|our|your|today|now|here|journalism|newsroom|uns|unsere?n?|nous|notre|nos|nuestro"
+        r"|nosso|nossa|ci|nostro|ons|onze|нас|наш\w*)\b)"
+        r"|\b(needs|need) your (support|help|donation)\b",
+    ),
+    (
+        # A list of payment methods (a shop's or a donation form's footer).
+        "payment",
+        ("visa", "mastercard", "paypal", "amex", "pay"),
+        r"\b(visa|mastercard|paypal|amex|american express|apple pay|google pay|maestro|discover|klarna|sofort|ideal)\b"
+        rf"{_GAP}\b(visa|mastercard|paypal|amex|american express|apple pay|google pay|maestro|discover|klarna|sofort|ideal)\b",
     ),
     (
         "share",
@@ -85,14 +150,36 @@ _WRAP_MAX_SENTENCE_ENDS = 0.8
 _UNSPACED_RE = re.compile("[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 # A line ending in a bare count, "Week 12 power rankings (133)", lists a link with its comments.
 _COUNTER_END_RE = re.compile(r"\(\d+\)$")
-# The heading of a comment section ("12 Comments", "Leave a reply", "Join the discussion"): the body
-# ends there. Only short lines count, and only inside the main block, never at its first line.
+# The heading of a comment section ("12 Comments", "Leave a reply", "Join the discussion",
+# "Kommentare", "[ 167 comments ]"): the body ends there. Only short lines count (a heading naming
+# the article, "34 responses to “...”", may be long), and only inside the main block, never at its
+# first line. Brackets and punctuation around a heading do not count.
+_COMMENT_WORDS = (
+    r"(comments?|responses?|replies|reactions?|discussion|coment[aá]rios?|kommentare?|commentaires?"
+    r"|commenti|komentar|reacties|комментари[йи])"
+)
 _COMMENTS_RE = re.compile(
-    r"^(\d+ )?(comments?|responses?|replies|reader comments|discussion)( \(\d+\))?:?$"
+    rf"^(\d+ )?((top|most|all|latest|newest|recent|reader|user|view|show|load)( rated| recent| popular)? )?{_COMMENT_WORDS}"
+    r"( \(\d+\))?:?$"
     r"|^(leave|post|add|write) a (comment|reply|response)\b|^join the (discussion|conversation)\b"
-    r"|^\d+ (comments?|responses?|replies)\b|^show comments\b|^comments are closed\b",
+    rf"|^\d+ {_COMMENT_WORDS}\b|^show comments\b|^comments are closed\b",
     re.IGNORECASE,
 )
+# "34 responses to “Title”", "12 thoughts on ...": a numbered heading may name the article, at any length.
+_NUMBERED_COMMENTS_RE = re.compile(r"^\d+ (thoughts?|responses?|comments?|replies) (on|to)\b", re.IGNORECASE)
+_HEADING_EDGE = " \t[](){}<>|»«•·-–—:*#"
+# The byline of one comment: "Name says:" (the WordPress default, and its translations), or a
+# date or an age with a time of day ("November 19, 2019 at 6:34 am", "2 days ago at 07:52 am",
+# "19/11/2019 às 10:12"). Two of them inside the main block start a comment section there.
+_COMMENT_META_RE = re.compile(
+    r"^\S.{0,60} (says|said|dice|disse|diz|schreibt|sagt|écrit|dit|scrive|zegt|mówi|пишет)( ?:)$"
+    r"|^(\w{3,12}\.? \d{1,2},? \d{4}|\d{1,2}\.? \w{3,12}\.? \d{4}|\d{1,4}[./-]\d{1,2}[./-]\d{1,4}"
+    r"|\d+ (seconds?|minutes?|hours?|days?|weeks?|months?|years?) ago),? (at|às|a las|a les|um|à|alle|om|в) "
+    r"\d{1,2}[:.h]\d{2}( ?[ap]\.?m\.?)?$",
+    re.IGNORECASE,
+)
+_COMMENT_META_MIN = 2
+_NAME_MAX_WORDS = 4
 _COMMENTS_MAX_WORDS = 8
 
 BoilerplateRule = tuple[str, tuple[str, ...], re.Pattern[str]]  # (reason, keywords, compiled pattern)
@@ -221,13 +308,37 @@ def main_block(text: str, counter_inc_fn: CounterIncFn) -> str:
     return "\n".join(lines[keep_from:keep_to])
 
 
-def cut_comments(text: str, counter_inc_fn: CounterIncFn) -> str:
-    """The text up to the heading of a comment section, if it has one."""
-    lines = text.split("\n")
+def _comment_start(lines: list[str]) -> int | None:
+    """The line where a comment section starts: its heading, or the byline of its first comment when
+    the block holds several bylines (a name line just before a dated byline goes with it)."""
+    bylines = []
     for i, line in enumerate(lines[1:], start=1):
-        if count_words(line) <= _COMMENTS_MAX_WORDS and _COMMENTS_RE.search(line):
-            for dropped in lines[i:]:
-                if dropped:
-                    counter_inc_fn("line-filtered:comments")
-            return "\n".join(lines[:i])
-    return text
+        short = count_words(line) <= _COMMENTS_MAX_WORDS
+        if (short and _COMMENTS_RE.search(line.strip(_HEADING_EDGE))) or _NUMBERED_COMMENTS_RE.match(line):
+            return i
+        if count_words(line) <= _COMMENTS_MAX_WORDS * 2 and _COMMENT_META_RE.match(line):
+            bylines.append(i)
+    if len(bylines) < _COMMENT_META_MIN:
+        return None
+    first = bylines[0]
+    before = first - 1
+    if (
+        before > 0
+        and lines[before]
+        and count_words(lines[before]) <= _NAME_MAX_WORDS
+        and not lines[before].endswith(_SENTENCE_END)
+    ):
+        return before
+    return first
+
+
+def cut_comments(text: str, counter_inc_fn: CounterIncFn) -> str:
+    """The text up to where its comment section starts, if it has one."""
+    lines = text.split("\n")
+    start = _comment_start(lines)
+    if start is None:
+        return text
+    for dropped in lines[start:]:
+        if dropped:
+            counter_inc_fn("line-filtered:comments")
+    return "\n".join(lines[:start])

@@ -8,6 +8,7 @@ Cleaning is idempotent: cleaning a cleaned text changes nothing (a property test
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from transforms.clean.boilerplate import (
@@ -25,19 +26,31 @@ from transforms.metadata import date_from_text, date_from_url, normalise_date, s
 from transforms.metrics import CounterIncFn, noop_counter
 from transforms.records import Document, Rejected, count_words
 
-__all__ = ["CleanRules", "prepare_document", "clean_body", "clean_document"]
+__all__ = ["CleanRules", "SWITCHABLE_STEPS", "prepare_document", "clean_body", "clean_document"]
+
+
+# Line rules that can be switched off one at a time (`CleanRules.build(config, off=...)`), besides
+# each boilerplate rule by its reason: what the cleaning benchmark's ablation measures.
+SWITCHABLE_STEPS = ("edge_short", "main_block", "comments")
 
 
 @dataclass(frozen=True)
 class CleanRules:
-    """Compiled rules of one configuration; built once per worker in `DoFn.setup()`."""
+    """Compiled rules of one configuration; built once per worker in `DoFn.setup()`.
+
+    `off` names rules left out (a boilerplate reason or one of `SWITCHABLE_STEPS`): for measuring
+    what each rule costs and gives, never needed in a run.
+    """
 
     config: CleanConfig
     boilerplate: tuple[BoilerplateRule, ...]
+    off: frozenset[str] = frozenset()
 
     @classmethod
-    def build(cls, config: CleanConfig) -> CleanRules:
-        return cls(config=config, boilerplate=compile_boilerplate_rules())
+    def build(cls, config: CleanConfig, off: Iterable[str] = ()) -> CleanRules:
+        off = frozenset(off)
+        rules = tuple(rule for rule in compile_boilerplate_rules() if rule[0] not in off)
+        return cls(config=config, boilerplate=rules, off=off)
 
 
 def prepare_document(doc: Document, rules: CleanRules) -> Document:
@@ -70,11 +83,13 @@ def clean_body(doc: Document, rules: CleanRules, counter_inc_fn: CounterIncFn = 
         return doc.replace(n_words=count_words(doc.text))
     text = doc.text
     if config.boilerplate_lines:
-        text = trim_edges(drop_boilerplate(text, rules.boilerplate, counter_inc_fn), counter_inc_fn)
+        text = drop_boilerplate(text, rules.boilerplate, counter_inc_fn)
+        if "edge_short" not in rules.off:
+            text = trim_edges(text, counter_inc_fn)
     title = doc.title if doc.title is not None else headline(text)
-    if config.main_block:
+    if config.main_block and "main_block" not in rules.off:
         text = main_block(text, counter_inc_fn)
-        cut = cut_comments(text, counter_inc_fn)
+        cut = text if "comments" in rules.off else cut_comments(text, counter_inc_fn)
         if cut != text:
             # The lines just before a comment section ("Posted in ...", "Share") may now end the
             # block; selecting again keeps the result a fixed point of cleaning.

@@ -44,9 +44,29 @@ def split_header(text: str) -> tuple[dict[str, str], str]:
     return fields, "\n".join(lines[consumed:]).strip()
 
 
+# Lines near a headline that are not one: a byline, a photo caption or credit, a date or time
+# line, a reading time. In the common forms of several languages.
+_NOT_HEADLINE_RE = re.compile(
+    r"^(by|von|par|por|di|door|автор|written by|posted|published|updated|photo|image|picture|foto|bild|video|credit"
+    r"|source|file photo|watch|listen)\b"
+    r"|\((photo|image|credit|picture|foto|getty|ap|reuters|afp|file)\b[^)]*\)$|\b(getty images|shutterstock|istock)\b"
+    r"|\b\d+ min(ute)?s? read\b|^\W*\d{1,4}([./:-]\d{1,4})+\b",
+    re.IGNORECASE,
+)
+
+
+def _reads_as_headline(line: str) -> bool:
+    words = count_words(line)
+    if not 2 <= words <= _TITLE_MAX_WORDS or line.endswith((".", ",", ";")) or _NOT_HEADLINE_RE.search(line):
+        return False
+    return not (words <= 3 and line.isupper())  # a section label ("WORLD NEWS")
+
+
 def headline(text: str) -> str | None:
-    """The first line when it reads as a headline: short, no final full stop, a blank line after it."""
+    """The first line when it reads as a headline: 2-25 words, no final full stop, a blank line after
+    it, and not a byline, caption, date or section label. Appeals, sign-ups and navigation never get
+    here: the line rules removed them from `text`."""
     first, sep, rest = text.partition("\n")
-    if sep and rest.startswith("\n") and 1 <= count_words(first) <= _TITLE_MAX_WORDS and not first.endswith("."):
+    if sep and rest.startswith("\n") and _reads_as_headline(first):
         return first
     return None

@@ -1,0 +1,171 @@
+"""Appeals, sign-ups, payment lists and comment sections, in several languages; the headline; and
+body sentences that only mention such words stay."""
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.clean.test_cleaning import RULES, counted, doc
+from transforms.clean.boilerplate import cut_comments, drop_boilerplate
+from transforms.clean.document import CleanRules, clean_document
+from transforms.config import CleanConfig
+from transforms.metrics import noop_counter
+
+BODY = (
+    "The city council voted on Tuesday to rebuild the old harbour bridge, which has been closed since the spring "
+    "floods damaged its piers.\n\n"
+    "Engineers told the council that repairs would cost less than a new crossing and could be finished within two years.\n\n"
+    "Residents welcomed the decision but asked for a ferry while the work goes on, because the detour adds forty "
+    "minutes to a trip into town."
+)
+
+
+def dropped(line: str) -> dict[str, int]:
+    """The counters of the line rules on a text that is the line between two body paragraphs."""
+    counters: dict[str, int] = {}
+
+    def inc(name: str, amount: int = 1) -> None:
+        counters[name] = counters.get(name, 0) + amount
+
+    kept = drop_boilerplate(f"{BODY}\n\n{line}\n\n{BODY}", RULES.boilerplate, inc)
+    assert (line in kept.split("\n")) == (not counters)
+    return counters
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Support The Example Times!",
+        "Please support our journalism today",
+        "Donate now and keep local news free",
+        "Become a member today",
+        "Unterstützen Sie unsere Arbeit!",
+        "Soutenez notre journalisme indépendant",
+        "Apoya a nuestro periódico hoy",
+        "Apoie o nosso jornalismo",
+        "Sostieni il nostro giornale",
+        "Steun ons werk",
+        "Поддержите нас!",
+        "Independent journalism needs your support",
+    ],
+)
+def test_appeals_go_as_lines_in_many_languages(line):
+    assert dropped(line) == {"line-filtered:appeal": 1}
+
+
+@pytest.mark.parametrize(
+    "line, reason",
+    [
+        ("Abonnieren Sie unseren Newsletter", "newsletter"),
+        ("Inscrivez-vous à notre lettre d'information", "newsletter"),
+        ("Suscríbete para recibir las noticias", "newsletter"),
+        ("Weiterlesen", "read_more"),
+        ("Lire la suite", "read_more"),
+        ("Leia mais", "read_more"),
+        ("Diese Website verwendet Cookies", "cookie"),
+        ("Ce site utilise des cookies pour mesurer l'audience", "cookie"),
+        ("Visa Mastercard PayPal Apple Pay", "payment"),
+    ],
+)
+def test_sign_ups_read_more_cookies_and_payment_lists_in_other_languages(line, reason):
+    assert dropped(line) == {f"line-filtered:{reason}": 1}
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Support for the plan grew among farmers in the valley.",
+        "The charity asked people to donate blankets.",
+        "Give it a week, the mayor said.",
+        "Die Stadt will die Vereine stärker unterstützen.",
+        "Members of the board met on Monday.",
+        "He paid with a Visa card at the ferry office.",
+    ],
+)
+def test_a_short_body_sentence_that_mentions_such_words_stays(line):
+    assert dropped(line) == {}
+
+
+_WORDS = ["the", "council", "said", "support", "donate", "donation", "our", "us", "today", "now", "members", "give",
+          "journalism", "contribute", "town", "bridge", "residents", "will", "for", "a", "newsroom", "here"]  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(["The", "Residents", "Officials", "Our", "Many", "In", "After"]),
+    st.lists(st.sampled_from(_WORDS), min_size=3, max_size=40),
+    st.sampled_from([".", "!", "?"]),
+)
+def test_a_body_sentence_not_addressed_to_the_reader_is_never_an_appeal(first, words, end):
+    """Appeal words anywhere but at the start of a sentence that does not ask the reader: kept."""
+    assert "line-filtered:appeal" not in dropped(" ".join([first, *words]) + end)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(_WORDS + ["newsletter", "cookies", "subscribe", "paypal", "visa"]), min_size=16, max_size=60))
+def test_a_long_paragraph_is_never_a_furniture_line(words):
+    assert dropped("Support " + " ".join(words) + "!") == {}
+
+
+def comments_cut(text: str) -> str:
+    return cut_comments(text, noop_counter)
+
+
+BYLINES = [
+    "thelastchargersfan says:",
+    "November 19, 2019 at 6:34 am",
+    "It is a good thing we have no fans left because this season has gone very badly.",
+    "joetoronto says:",
+    "November 19, 2019 at 6:44 am",
+    "It is time for both fans to come to grips with reality, it is over again.",
+]
+
+
+@pytest.mark.parametrize(
+    "section",
+    [
+        ["34 responses to “Anthony Lynn: We needed to win this game, and we did not win it”", *BYLINES],
+        ["[ 167 comments ]", "Top Rated Comments", *BYLINES[2:3]],
+        BYLINES,
+        ["Woyzeck", "2 days ago at 07:52 am", BYLINES[2], "Nick A", "2 days ago at 07:47 am", BYLINES[5]],
+        ["Kommentare", BYLINES[2]],
+        ["12 thoughts on “Harbour bridge to be rebuilt after the floods of this spring”", BYLINES[2]],
+    ],
+)
+def test_a_comment_section_ends_the_body(section):
+    assert comments_cut(BODY + "\n\n" + "\n".join(section)) == BODY + "\n"
+
+
+def test_one_dated_line_or_prose_about_comments_does_not_cut():
+    one = BODY + "\n\nNovember 19, 2019 at 6:34 am\n\n" + BODY
+    assert comments_cut(one) == one
+    prose = BODY + "\n\nThe comments of the engineers were read out at the meeting on Tuesday evening.\n\n" + BODY
+    assert comments_cut(prose) == prose
+
+
+def test_the_title_is_the_headline_never_an_appeal_or_a_caption():
+    page = (
+        "Support The Example Times!\n\nHarbour bridge to be rebuilt after floods\n\n"
+        "Photo: The closed bridge in May (Jane Doe/Example Times)\n\n" + BODY + "\n\n"
+        "Sign up for our newsletter to get the latest news in your inbox every morning.\n\n"
+        "Donate today: independent journalism needs your support. Give now."
+    )
+    cleaned, counters = counted(page)
+    assert cleaned.title == "Harbour bridge to be rebuilt after floods"
+    assert cleaned.text == BODY
+    assert counters["line-filtered:appeal"] == 2 and counters["line-filtered:newsletter"] == 1
+    captioned = clean_document(doc("Photo: The closed bridge in May (Jane Doe/Example Times)\n\n" + BODY), RULES)
+    assert captioned.title is None
+
+
+def test_a_syndicated_copy_with_a_date_header_gets_its_date_and_headline():
+    cleaned = clean_document(doc("date 2025-03-13\n\nHarbour bridge to be rebuilt after floods\n\n" + BODY), RULES)
+    assert (cleaned.date, cleaned.title, cleaned.text) == ("2025-03-13", "Harbour bridge to be rebuilt after floods", BODY)
+
+
+def test_a_rule_switched_off_for_the_ablation_leaves_its_lines():
+    page = BODY + "\n\nSupport The Example Times!\n\n" + BODY + "\n\n" + "\n".join(BYLINES)
+    full = clean_document(doc(page), RULES).text
+    assert "Support The Example Times!" not in full and "joetoronto says:" not in full
+    assert "Support The Example Times!" in clean_document(doc(page), CleanRules.build(CleanConfig(), off=["appeal"])).text
+    assert "joetoronto says:" in clean_document(doc(page), CleanRules.build(CleanConfig(), off=["comments"])).text
