@@ -65,6 +65,15 @@ def test_appeals_go_as_lines_in_many_languages(line):
         ("Diese Website verwendet Cookies", "cookie"),
         ("Ce site utilise des cookies pour mesurer l'audience", "cookie"),
         ("Visa Mastercard PayPal Apple Pay", "payment"),
+        ("Photo: The closed bridge in May", "caption"),
+        ("Plague can be easily vaccinated (Image: GETTY)", "caption"),
+        ("The harbour at dawn. Getty Images", "caption"),
+        ("Related: Five bridges that outlived their towns", "related"),
+        ("Lesen Sie auch: Die Brücke im Wandel der Zeit", "related"),
+        ("Mehr: 10 things in tech", "related"),
+        ("[Related: Five bridges that outlived their towns ]", "related"),
+        ("Also: See the council's full report", "related"),
+        ("Image Copyright @harbourcouncil", "caption"),
     ],
 )
 def test_sign_ups_read_more_cookies_and_payment_lists_in_other_languages(line, reason):
@@ -80,6 +89,9 @@ def test_sign_ups_read_more_cookies_and_payment_lists_in_other_languages(line, r
         "Die Stadt will die Vereine stärker unterstützen.",
         "Members of the board met on Monday.",
         "He paid with a Visa card at the ferry office.",
+        "More than 200 people attended: the hall was full.",
+        "The photographer sold the picture to a museum.",
+        "Related families met at the harbour on Sunday.",
     ],
 )
 def test_a_short_body_sentence_that_mentions_such_words_stays(line):

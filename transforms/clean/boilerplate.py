@@ -114,6 +114,51 @@ _BOILERPLATE_RULES = (
         rf"{_GAP}\b(visa|mastercard|paypal|amex|american express|apple pay|google pay|maestro|discover|klarna|sofort|ideal)\b",
     ),
     (
+        # A photo caption or credit: "Photo: ...", "(Image: GETTY)", "... AP Photo/...", "Getty Images".
+        "caption",
+        (
+            "photo",
+            "image",
+            "picture",
+            "foto",
+            "bild",
+            "credit",
+            "getty",
+            "shutterstock",
+            "istock",
+            "reuters",
+            "afp",
+            "(ap",
+            "(file",
+        ),
+        r"^(photo|image|picture|foto|bild|credit|file photo)s?( credit)?:|^(photo|image|picture) (copyright|credit|courtesy)\b|\((photo|image|picture|foto|credit|getty|ap|reuters|afp"
+        r"|file)\b[^)\n]{0,120}\)$|\b(getty images|shutterstock|istock(photo)?|ap photo|afp via getty|reuters/)",
+    ),
+    (
+        # A link to another article in the body: "Related: ...", "Read also: ...", "Mehr: ...".
+        "related",
+        (
+            "related",
+            "read also",
+            "see also",
+            "also",
+            "more",
+            "mehr",
+            "lesen sie",
+            "lire aussi",
+            "ver también",
+            "lea también",
+            "leia também",
+            "veja também",
+            "leggi anche",
+            "lees ook",
+            "читайте",
+        ),
+        r"^(related( articles?| stories| coverage| content)?|read also|also read|see also|lesen sie auch|lire aussi"
+        r"|à lire aussi|ver también|lea también|leia também|veja também|leggi anche|lees ook|читайте также)\b[^\n]{0,80}:"
+        r"|^(more|mehr)( (from|on|about|von|zu|aus) [^\n:.]{1,60})?:|^\[?(related|also):|^\[?related\]?$",
+    ),
+    (
         "share",
         ("share", "tweet", "pin", "email", "print"),
         r"^(share|tweet|pin|email|print)( (this|on|via) [\w ]{1,60})?$|^share (this|on)\b",
