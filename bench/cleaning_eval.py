@@ -1,7 +1,7 @@
 """Boilerplate removal on the ScrapingHub article-extraction benchmark, with the benchmark's own metric.
 
     python bench/cleaning_eval.py [--input ../shared/bench/cleaning/scrapinghub-181.jsonl.gz] [--set KEY=VALUE ...]
-        [--worst N] [--ablation]
+        [--worst N] [--ablation] [--per-page]
 
 Each page's full plain text (`text`) goes through `clean_document` with the configured cleaning (every
 per-page step; the corpus-wide site template step needs several pages of one site, and the benchmark
@@ -93,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", action="append", default=[], dest="overrides")
     parser.add_argument("--worst", type=int, default=0, help="list the N pages with the lowest F1")
     parser.add_argument("--ablation", action="store_true", help="switch each line rule off in turn")
+    parser.add_argument("--per-page", action="store_true", help="print every page's cleaned and raw F1")
     args = parser.parse_args(argv)
     config = load_config(args.config, args.overrides)
     with gzip.open(args.input, "rt", encoding="utf-8") as handle:
@@ -113,6 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"pages where cleaning lowers F1 by more than 0.1: {len(worse)} of {len(pages)} ({len(worse) / len(pages):.1%})")
     for page_id, cleaned, before in sorted(worse, key=lambda w: w[1] - w[2]):
         print(f"  {page_id}  cleaned F1 {cleaned:.3f}  raw F1 {before:.3f}")
+    if args.per_page:
+        print("every page: cleaned F1, raw text F1, half")
+        for (page_id, p, r), (_, raw_p, raw_r) in zip(scores, raw):
+            print(f"  {page_id}  {f1(p, r):.3f}  {f1(raw_p, raw_r):.3f}  {half_of(page_id)}")
     if args.worst:
         print(f"the {args.worst} pages with the lowest F1:")
         for page_id, p, r in sorted(scores, key=lambda s: f1(s[1], s[2]))[: args.worst]:

@@ -92,6 +92,7 @@ def test_sign_ups_read_more_cookies_and_payment_lists_in_other_languages(line, r
         "More than 200 people attended: the hall was full.",
         "The photographer sold the picture to a museum.",
         "Related families met at the harbour on Sunday.",
+        "Related Module: means a set of source files including their documentation.",
     ],
 )
 def test_a_short_body_sentence_that_mentions_such_words_stays(line):

@@ -155,7 +155,7 @@ _BOILERPLATE_RULES = (
             "читайте",
         ),
         r"^(related( articles?| stories| coverage| content)?|read also|also read|see also|lesen sie auch|lire aussi"
-        r"|à lire aussi|ver también|lea también|leia também|veja também|leggi anche|lees ook|читайте также)\b[^\n]{0,80}:"
+        r"|à lire aussi|ver también|lea también|leia também|veja também|leggi anche|lees ook|читайте также) ?:"
         r"|^(more|mehr)( (from|on|about|von|zu|aus) [^\n:.]{1,60})?:|^\[?(related|also):|^\[?related\]?$",
     ),
     (

@@ -57,13 +57,13 @@ _NOT_HEADLINE_RE = re.compile(
 
 def _reads_as_headline(line: str) -> bool:
     words = count_words(line)
-    if not 2 <= words <= _TITLE_MAX_WORDS or line.endswith((".", ",", ";")) or _NOT_HEADLINE_RE.search(line):
+    if not 1 <= words <= _TITLE_MAX_WORDS or line.endswith((".", ",", ";")) or _NOT_HEADLINE_RE.search(line):
         return False
     return not (words <= 3 and line.isupper())  # a section label ("WORLD NEWS")
 
 
 def headline(text: str) -> str | None:
-    """The first line when it reads as a headline: 2-25 words, no final full stop, a blank line after
+    """The first line when it reads as a headline: at most 25 words, no final full stop, a blank line after
     it, and not a byline, caption, date or section label. Appeals, sign-ups and navigation never get
     here: the line rules removed them from `text`."""
     first, sep, rest = text.partition("\n")
