@@ -154,6 +154,9 @@ def test_one_dated_line_or_prose_about_comments_does_not_cut():
     assert comments_cut(one) == one
     prose = BODY + "\n\nThe comments of the engineers were read out at the meeting on Tuesday evening.\n\n" + BODY
     assert comments_cut(prose) == prose
+    for sentence in ("12 responses to the survey were negative.", "34 comments on the plan were received by Friday."):
+        numbered = BODY + "\n\n" + sentence + "\n\n" + BODY
+        assert comments_cut(numbered) == numbered
 
 
 def test_the_title_is_the_headline_never_an_appeal_or_a_caption():

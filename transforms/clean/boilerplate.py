@@ -358,8 +358,10 @@ def _comment_start(lines: list[str]) -> int | None:
     the block holds several bylines (a name line just before a dated byline goes with it)."""
     bylines = []
     for i, line in enumerate(lines[1:], start=1):
+        # A heading does not end a sentence: "12 responses to the survey were negative." is body.
+        heading = not line.endswith((".", "!", "?"))
         short = count_words(line) <= _COMMENTS_MAX_WORDS
-        if (short and _COMMENTS_RE.search(line.strip(_HEADING_EDGE))) or _NUMBERED_COMMENTS_RE.match(line):
+        if heading and ((short and _COMMENTS_RE.search(line.strip(_HEADING_EDGE))) or _NUMBERED_COMMENTS_RE.match(line)):
             return i
         if count_words(line) <= _COMMENTS_MAX_WORDS * 2 and _COMMENT_META_RE.match(line):
             bylines.append(i)
