@@ -224,6 +224,7 @@ _COMMENT_META_RE = re.compile(
     re.IGNORECASE,
 )
 _COMMENT_META_MIN = 2
+_BYLINE_MAX_WORDS = 16
 _NAME_MAX_WORDS = 4
 _COMMENTS_MAX_WORDS = 8
 
@@ -353,17 +354,24 @@ def main_block(text: str, counter_inc_fn: CounterIncFn) -> str:
     return "\n".join(lines[keep_from:keep_to])
 
 
+def _is_comment_heading(line: str, words: int) -> bool:
+    """A heading never ends a sentence: "12 responses to the survey were negative." is body."""
+    if line.endswith((".", "!", "?")):
+        return False
+    if _NUMBERED_COMMENTS_RE.match(line):
+        return True
+    return words <= _COMMENTS_MAX_WORDS and _COMMENTS_RE.search(line.strip(_HEADING_EDGE)) is not None
+
+
 def _comment_start(lines: list[str]) -> int | None:
     """The line where a comment section starts: its heading, or the byline of its first comment when
     the block holds several bylines (a name line just before a dated byline goes with it)."""
     bylines = []
     for i, line in enumerate(lines[1:], start=1):
-        # A heading does not end a sentence: "12 responses to the survey were negative." is body.
-        heading = not line.endswith((".", "!", "?"))
-        short = count_words(line) <= _COMMENTS_MAX_WORDS
-        if heading and ((short and _COMMENTS_RE.search(line.strip(_HEADING_EDGE))) or _NUMBERED_COMMENTS_RE.match(line)):
+        words = count_words(line)
+        if _is_comment_heading(line, words):
             return i
-        if count_words(line) <= _COMMENTS_MAX_WORDS * 2 and _COMMENT_META_RE.match(line):
+        if words <= _BYLINE_MAX_WORDS and _COMMENT_META_RE.match(line):
             bylines.append(i)
     if len(bylines) < _COMMENT_META_MIN:
         return None
