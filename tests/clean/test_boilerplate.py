@@ -6,10 +6,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.clean.test_cleaning import RULES, counted, doc
-from transforms.clean.boilerplate import cut_comments, drop_boilerplate
+from transforms.clean.boilerplate import cut_comments, drop_boilerplate, drop_repeated_paragraphs, main_block, title_forms
 from transforms.clean.document import CleanRules, clean_document
 from transforms.config import CleanConfig
 from transforms.metrics import noop_counter
+from transforms.records import Document
 
 BODY = (
     "The city council voted on Tuesday to rebuild the old harbour bridge, which has been closed since the spring "
@@ -17,6 +18,11 @@ BODY = (
     "Engineers told the council that repairs would cost less than a new crossing and could be finished within two years.\n\n"
     "Residents welcomed the decision but asked for a ferry while the work goes on, because the detour adds forty "
     "minutes to a trip into town."
+)
+
+LATER = (
+    "The council also approved a new budget for the town library, which will open on Sundays from next year.\n\n"
+    "Its director said the extra hours would cost about as much as one new employee and would be paid for by a grant."
 )
 
 
@@ -180,8 +186,100 @@ def test_a_syndicated_copy_with_a_date_header_gets_its_date_and_headline():
 
 
 def test_a_rule_switched_off_for_the_ablation_leaves_its_lines():
-    page = BODY + "\n\nSupport The Example Times!\n\n" + BODY + "\n\n" + "\n".join(BYLINES)
+    page = BODY + "\n\nSupport The Example Times!\n\n" + LATER + "\n\n" + "\n".join(BYLINES)
     full = clean_document(doc(page), RULES).text
     assert "Support The Example Times!" not in full and "joetoronto says:" not in full
     assert "Support The Example Times!" in clean_document(doc(page), CleanRules.build(CleanConfig(), off=["appeal"])).text
     assert "joetoronto says:" in clean_document(doc(page), CleanRules.build(CleanConfig(), off=["comments"])).text
+
+
+TEASERS = [
+    "Police: Two arrested after a fight at a steakhouse A party of six left without paying their bill after a fight in "
+    "the restaurant on Saturday night, and police say two of them now face charges of assault and...",
+    "Mayor says the vote on health benefits will not stand The mayor said on Monday that the council had acted in a way "
+    "that he called underhanded, and that he would ask a judge to stop the plan before it takes effect…",
+    "School board delays its decision on the new calendar again Parents and teachers filled the hall for a third "
+    "meeting in a row, asking the board to keep the winter break as long as it was last year and...",
+]
+
+
+def test_the_page_title_repeated_as_a_headline_starts_the_body():
+    headline = "Harbour bridge to be rebuilt after floods"
+    menu_and_teasers = ["News", "Latest headlines", *TEASERS[:2], "Weather", "Sports"]
+    page = "\n".join([f"{headline} | Example Times", *menu_and_teasers, headline, "November 19, 2019", *BODY.split("\n")])
+    cleaned = clean_document(doc(page), RULES)
+    assert cleaned.text == BODY
+    # Without the headline line, the run with the most prose is kept, as before.
+    without = page.replace(f"\n{headline}\n", "\n")
+    assert clean_document(doc(without), CleanRules.build(CleanConfig(), off=["teasers"])).text.startswith("Police:")
+
+
+def test_title_forms_drop_the_site_name_and_are_never_sentences():
+    assert ("harbour", "bridge", "to", "be", "rebuilt") in title_forms("Harbour bridge to be rebuilt | Example Times")
+    assert ("harbour", "bridge", "to", "be", "rebuilt", "example", "times") in title_forms(
+        "Harbour bridge to be rebuilt – Example Times"
+    )
+    assert title_forms("The council voted to rebuild the bridge.") == frozenset()
+    assert title_forms("Home | News") == frozenset()  # too short to be told apart from a menu
+    assert title_forms(None) == frozenset()
+
+
+def test_a_title_line_that_comes_only_after_the_body_does_not_move_it():
+    page = "Harbour bridge to be rebuilt\n\n" + BODY + "\n\nMost read\n\nHarbour bridge to be rebuilt\n\nWeather"
+    assert main_block(page, noop_counter, title_forms("Harbour bridge to be rebuilt")) == BODY
+
+
+def test_truncated_teasers_cannot_outscore_the_body():
+    page = "\n".join(["Latest news", *TEASERS, "Read the story", *BODY.split("\n"), "More stories", *TEASERS])
+    assert main_block(page, noop_counter) == BODY
+    assert TEASERS[0] in main_block(page, noop_counter, teasers=False)
+
+
+def test_prose_that_trails_off_is_not_a_teaser():
+    trailing = [
+        '"At the doorway he appears, swaying with some profound emotion, and he has not yet gone to bed...."',
+        '"Then," said Boon, "I get my crowning chapter: the breakfast, and something almost palpable in the air..."',
+    ]
+    text = "\n\n".join([*trailing, *BODY.split("\n\n")])
+    assert main_block(text, noop_counter) == text
+
+
+def test_a_paragraph_repeated_later_in_the_page_is_kept_once():
+    counters: dict[str, int] = {}
+
+    def inc(name: str, amount: int = 1) -> None:
+        counters[name] = counters.get(name, 0) + amount
+
+    first = BODY.split("\n")[0]
+    text = BODY + "\n\nShare\n\n" + first.upper() + "\n\nShare\n\n" + LATER
+    kept = drop_repeated_paragraphs(text, inc)
+    assert kept == BODY + "\n\nShare\n\nShare\n\n" + LATER  # case-blind; short lines stay
+    assert counters == {"line-filtered:repeated": 1}
+    # A paragraph that shares less than 80% of its word 4-grams with earlier lines is new text.
+    edited = first.replace("which has been closed since the spring floods damaged its piers", "and to build a new ferry pier")
+    assert edited in drop_repeated_paragraphs(BODY + "\n\n" + edited, noop_counter)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "Harbour bridge to be rebuilt after floods",
+                "Harbour bridge to be rebuilt after floods | Example Times",
+                *BODY.split("\n\n"),
+                *LATER.split("\n\n"),
+                *TEASERS,
+                "Share",
+                "",
+                "12 Comments",
+            ]
+        ),
+        max_size=14,
+    ).map("\n".join)
+)
+def test_cleaning_with_titles_teasers_and_repeats_is_idempotent(text):
+    cleaned = clean_document(doc(text), RULES)
+    if isinstance(cleaned, Document):
+        again = clean_document(doc(cleaned.text), RULES)
+        assert isinstance(again, Document) and again.text == cleaned.text

@@ -195,6 +195,21 @@ _WRAP_MAX_SENTENCE_ENDS = 0.8
 _UNSPACED_RE = re.compile("[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 # A line ending in a bare count, "Week 12 power rankings (133)", lists a link with its comments.
 _COUNTER_END_RE = re.compile(r"\(\d+\)$")
+# A long line cut off mid-sentence with an ellipsis is the teaser of a linked article ("... feels it
+# is...", "Rekhi, 41,..."): neither prose nor furniture, so a list of teasers cannot outscore the body
+# it surrounds. A sentence that trails off ("with difficulty....", "I thought..."") is prose.
+_TRUNCATED_RE = re.compile(r"[\w,] ?(\.\.\.|\u2026)$")
+# The page title's own line (its <title>, usually the text's first line) repeated as a standalone
+# line is the article's headline: the body follows it. A site name after a separator is not part of it.
+_TITLE_SITE_SEP_RE = re.compile(r"\s+(?:\||\u2013|\u2014|-|::|»|·)\s+")
+_TITLE_MIN_TOKENS = 3
+_TITLE_MAX_WORDS = 30
+_TOKEN_RE = re.compile(r"\w+")
+# A paragraph whose word 4-grams are mostly in the lines before it repeats them (a page that
+# carries its article twice, a pull quote, a summary box): only its first occurrence is kept.
+_REPEAT_SHINGLE = 4
+_REPEAT_MIN_SHINGLES = 3
+_REPEAT_SHARE = 0.8
 # The heading of a comment section ("12 Comments", "Leave a reply", "Join the discussion",
 # "Kommentare", "[ 167 comments ]"): the body ends there. Only short lines count (a heading naming
 # the article, "34 responses to “...”", may be long), and only inside the main block, never at its
@@ -279,16 +294,16 @@ def trim_edges(text: str, counter_inc_fn: CounterIncFn) -> str:
     return "\n".join(lines[start:end])
 
 
-def _line_score(line: str) -> float:
+def _line_score(line: str, teasers: bool = True) -> float:
     words = count_words(line)
     if words == 0:
         return 0.0
     if not line.isascii():
         words += len(_UNSPACED_RE.findall(line)) // 2
     if words >= _PROSE_MIN_WORDS and line.endswith(_SENTENCE_END) and not _COUNTER_END_RE.search(line):
-        return float(words)
+        return 0.0 if teasers and _TRUNCATED_RE.search(line) else float(words)
     if words >= _LONG_LINE_WORDS:
-        return 0.5 * words
+        return 0.0 if teasers and _TRUNCATED_RE.search(line) else 0.5 * words
     return -_SHORT_LINE_COST * words
 
 
@@ -328,30 +343,77 @@ def paragraphs(text: str) -> list[str]:
     return [joined for first, last in _units(lines) if (joined := " ".join(lines[first:last]).strip())]
 
 
-def main_block(text: str, counter_inc_fn: CounterIncFn) -> str:
+def title_forms(title: str | None) -> frozenset[tuple[str, ...]]:
+    """The word sequences a headline line may have: the whole title, and the title without the site
+    name after its last separator ("Deportees return home | India Post"). Short titles give none."""
+    if not title or title.endswith(".") or count_words(title) > _TITLE_MAX_WORDS:
+        return frozenset()  # a sentence, not a headline
+    parts = _TITLE_SITE_SEP_RE.split(title.strip())
+    forms = {title, " ".join(parts[:-1]), parts[0]} if len(parts) > 1 else {title}
+    tokens = (tuple(_TOKEN_RE.findall(form.lower())) for form in forms)
+    return frozenset(t for t in tokens if len(t) >= _TITLE_MIN_TOKENS)
+
+
+def _best_run(scores: list[float], begin: int = 0) -> tuple[float, int, int]:
+    """(sum, start, end) of the run of `scores[begin:]` with the largest positive sum (0, 0, 0 if none)."""
+    best = current = 0.0
+    start = best_start = best_end = begin
+    for i in range(begin, len(scores)):
+        if current <= 0:
+            current, start = 0.0, i
+        current += scores[i]
+        if current > best:
+            best, best_start, best_end = current, start, i + 1
+    return best, best_start, best_end
+
+
+def main_block(
+    text: str, counter_inc_fn: CounterIncFn, titles: frozenset[tuple[str, ...]] = frozenset(), teasers: bool = True
+) -> str:
     """The run of lines with the largest prose score; lines outside it are page furniture.
 
-    A text with no prose line at all is kept whole: there is nothing to anchor a body on.
-    Idempotent: every prefix and suffix of the chosen run has a positive score, so the run is its
-    own best run.
+    With `titles` (`title_forms` of the page's title), the run starts after the first line (not
+    the text's first) that repeats the title and has prose after it: the article's headline, below
+    which teasers and menus before it cannot be the body. A text with no prose line at all is kept
+    whole: there is nothing to anchor a body on. `teasers=False` scores truncated lines as any other
+    (for the cleaning benchmark's ablation).
     """
     lines = text.split("\n")
     units = _units(lines)
-    best = current = 0.0
-    start = best_start = best_end = 0
-    for i, (first, last) in enumerate(units):
-        if current <= 0:
-            current, start = 0.0, i
-        current += _line_score(" ".join(lines[first:last]))
-        if current > best:
-            best, best_start, best_end = current, start, i + 1
+    joined = [" ".join(lines[first:last]) for first, last in units]
+    scores = [_line_score(line, teasers) for line in joined]
+    best, best_start, best_end = _best_run(scores)
     if best <= 0:
         return text
+    if titles:
+        # A run after line i has a positive sum exactly when a positive line follows i.
+        last_prose = max(i for i, score in enumerate(scores) if score > 0)
+        for i in range(1, last_prose):
+            if tuple(_TOKEN_RE.findall(joined[i].lower())) in titles:
+                _, best_start, best_end = _best_run(scores, i + 1)
+                break
     keep_from, keep_to = units[best_start][0], units[best_end - 1][1]
     for line in (*lines[:keep_from], *lines[keep_to:]):
         if line:
             counter_inc_fn("line-filtered:outside_main_block")
     return "\n".join(lines[keep_from:keep_to])
+
+
+def drop_repeated_paragraphs(text: str, counter_inc_fn: CounterIncFn) -> str:
+    """The text without each paragraph (a line, or a paragraph of a hard-wrapped text) whose word
+    4-grams are at least 80% in the paragraphs kept before it."""
+    seen: set[tuple[str, ...]] = set()
+    lines = text.split("\n")
+    kept: list[str] = []
+    for first, last in _units(lines):
+        tokens = _TOKEN_RE.findall(" ".join(lines[first:last]).lower())
+        shingles = {tuple(tokens[i : i + _REPEAT_SHINGLE]) for i in range(len(tokens) - _REPEAT_SHINGLE + 1)}
+        if len(shingles) >= _REPEAT_MIN_SHINGLES and len(shingles & seen) >= _REPEAT_SHARE * len(shingles):
+            counter_inc_fn("line-filtered:repeated")
+            continue
+        seen |= shingles
+        kept.extend(lines[first:last])
+    return BLANK_LINES_RE.sub("\n\n", "\n".join(kept)).strip() if len(kept) < len(lines) else text
 
 
 def _is_comment_heading(line: str, words: int) -> bool:

@@ -16,7 +16,9 @@ from transforms.clean.boilerplate import (
     compile_boilerplate_rules,
     cut_comments,
     drop_boilerplate,
+    drop_repeated_paragraphs,
     main_block,
+    title_forms,
     trim_edges,
 )
 from transforms.clean.header import headline, split_header
@@ -31,7 +33,7 @@ __all__ = ["CleanRules", "SWITCHABLE_STEPS", "prepare_document", "clean_body", "
 
 # Line rules that can be switched off one at a time (`CleanRules.build(config, off=...)`), besides
 # each boilerplate rule by its reason: what the cleaning benchmark's ablation measures.
-SWITCHABLE_STEPS = ("edge_short", "main_block", "comments")
+SWITCHABLE_STEPS = ("edge_short", "main_block", "headline", "teasers", "comments", "repeated")
 
 
 @dataclass(frozen=True)
@@ -87,13 +89,24 @@ def clean_body(doc: Document, rules: CleanRules, counter_inc_fn: CounterIncFn = 
         if "edge_short" not in rules.off:
             text = trim_edges(text, counter_inc_fn)
     title = doc.title if doc.title is not None else headline(text)
-    if config.main_block and "main_block" not in rules.off:
-        text = main_block(text, counter_inc_fn)
+    selects = config.main_block and "main_block" not in rules.off
+    if selects:
+        # The title is the record's, or the page's first line (a <title> heads extracted page text).
+        titles = frozenset() if "headline" in rules.off else title_forms(doc.title) | title_forms(doc.text.partition("\n")[0])
+        teasers = "teasers" not in rules.off
+        text = main_block(text, counter_inc_fn, titles, teasers)
         cut = text if "comments" in rules.off else cut_comments(text, counter_inc_fn)
         if cut != text:
             # The lines just before a comment section ("Posted in ...", "Share") may now end the
             # block; selecting again keeps the result a fixed point of cleaning.
-            text = main_block(cut, counter_inc_fn)
+            text = main_block(cut, counter_inc_fn, teasers=teasers)
+    if config.boilerplate_lines and "repeated" not in rules.off:
+        deduplicated = drop_repeated_paragraphs(text, counter_inc_fn)
+        if deduplicated != text and selects:
+            # As after the comment cut: selecting again keeps the result a fixed point of cleaning.
+            deduplicated = main_block(deduplicated, counter_inc_fn, teasers=teasers)
+        text = deduplicated
+    text = text.strip()  # a cut before a blank line leaves it at the end
     n_words = count_words(text)
     if n_words == 0:
         counter_inc_fn("filtered:empty_after_cleaning")
