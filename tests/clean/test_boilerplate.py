@@ -10,7 +10,7 @@ from transforms.clean.boilerplate import cut_comments, drop_boilerplate, drop_re
 from transforms.clean.document import CleanRules, clean_document
 from transforms.config import CleanConfig
 from transforms.metrics import noop_counter
-from transforms.records import Document
+from transforms.records import Document, count_words
 
 BODY = (
     "The city council voted on Tuesday to rebuild the old harbour bridge, which has been closed since the spring "
@@ -283,3 +283,58 @@ def test_cleaning_with_titles_teasers_and_repeats_is_idempotent(text):
     if isinstance(cleaned, Document):
         again = clean_document(doc(cleaned.text), RULES)
         assert isinstance(again, Document) and again.text == cleaned.text
+
+
+SIGN_UP_BLOCK = [
+    "Sign up for our e-mail newsletters",
+    "No spam, we promise. You can unsubscribe at any time and we will never share your details without your permission.",
+    "Get the best of our reporting delivered to your inbox every morning, free of charge.",
+]
+DONATION_BLOCK = [
+    "Support The Example Times!",
+    "We do this work every day at no cost to you, but it is far from free to produce. A contribution of any size "
+    "keeps local news open for everyone, so please consider a donation today.",
+    "Become a member",
+]
+
+
+@pytest.mark.parametrize(("block", "reason"), [(SIGN_UP_BLOCK, "newsletter"), (DONATION_BLOCK, "appeal")])
+def test_an_appeal_or_sign_up_block_goes_as_a_whole(block, reason):
+    counters: dict[str, int] = {}
+
+    def inc(name: str, amount: int = 1) -> None:
+        counters[name] = counters.get(name, 0) + amount
+
+    for layout in ("\n\n".join(block), "\n".join(block)):
+        counters.clear()
+        kept = drop_boilerplate(f"{BODY}\n\n{layout}\n\n{LATER}", RULES.boilerplate, inc)
+        assert kept == f"{BODY}\n\n{LATER}"
+        assert counters == {f"line-filtered:{reason}": len(block)}
+
+
+def test_a_block_stops_at_a_line_that_does_not_speak_to_the_reader_of_such_forms():
+    news = "The charity said donations and new subscriptions rose by a third after the floods this spring."
+    other = "Get breaking news and the latest updates on the harbour works and more!"
+    for neighbour in (news, other, "Support for the plan grew.", "Donations rose by a third."):
+        kept = drop_boilerplate(
+            f"{BODY}\n\n{SIGN_UP_BLOCK[0]}\n\n{neighbour}\n\n{SIGN_UP_BLOCK[1]}", RULES.boilerplate, noop_counter
+        )
+        assert neighbour in kept.split("\n") and SIGN_UP_BLOCK[1] in kept.split("\n")
+
+
+_THIRD_PERSON = [w for w in _WORDS if w not in ("our", "us")] + ["subscribers", "newsletter", "donations", "membership", "spam"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(["The", "Residents", "Officials", "Many", "In", "After"]),
+    st.lists(st.sampled_from(_THIRD_PERSON), min_size=3, max_size=50),
+    st.sampled_from([".", "!", "?"]),
+)
+def test_a_body_sentence_beside_an_appeal_stays_unless_it_speaks_to_the_reader(first, words, end):
+    """Next to a caught appeal or sign-up line, a sentence that only mentions donations, members or
+    newsletters (no "you", "we", "our" ...) is body text."""
+    sentence = " ".join([first, *words]) + end
+    for caught in ("Support The Example Times!", "Sign up for our newsletter"):
+        kept = drop_boilerplate(f"{BODY}\n\n{caught}\n\n{sentence}\n\n{LATER}", RULES.boilerplate, noop_counter)
+        assert sentence in kept.split("\n") or count_words(sentence) <= 15

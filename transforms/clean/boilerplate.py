@@ -9,6 +9,7 @@ Each rule counts what it removes through the injected `counter_inc_fn`.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from transforms.clean.unicode import BLANK_LINES_RE
 from transforms.metrics import CounterIncFn
@@ -71,7 +72,7 @@ _BOILERPLATE_RULES = (
     (
         "newsletter",
         ("newsletter", "sign up", "subscribe", "abonn", "inscri", "suscr", "inscreva", "assine", "iscriv", "подпи"),
-        rf"\b(sign up|subscribe)\b{_GAP}\b(newsletter|updates|inbox|email)\b|\bnewsletter\b"
+        rf"\b(sign up|subscribe)\b{_GAP}\b(newsletters?|updates|inbox|e-?mails?)\b|\bnewsletters?\b"
         r"|^(abonnieren|abonnez-vous|inscrivez-vous|suscr[ií]bete|suscribirse|inscreva-se|assine|iscriviti|abonneer"
         r"|подпишитесь|подписаться)\b",
     ),
@@ -179,6 +180,26 @@ _BOILERPLATE_RULES = (
     ),
 )
 _BOILERPLATE_MAX_WORDS = 15
+# An appeal or a sign-up form is often a block: a heading the rules catch ("Sign up for our
+# newsletter", "Support Snopes"), then sentences that explain or reassure ("No spam, we promise. You
+# can unsubscribe at any time.", "We do this work every day at no cost to you, but..."). A line next
+# to a caught appeal or sign-up line (blank lines aside) goes with it when it speaks to the reader
+# and uses the vocabulary of such forms; the block stops at the first line that does not.
+_BLOCK_REASONS = frozenset({"appeal", "newsletter"})
+_BLOCK_MAX_WORDS = 60
+_BUTTON_MAX_WORDS = 6
+_BLOCK_MAX_LINES = 6  # on each side of the caught line: a block is a few lines, and the walk stays linear
+_BLOCK_VOCABULARY_RE = re.compile(
+    r"\b(subscri\w*|unsubscri\w*|newsletters?|inbox|sign(ing|ed)? up|opt-?in|spam|donat\w*|contribut\w*|membership"
+    r"|become a (member|supporter|patron)|support (us|our|\w+ so)|activation link|no thanks|free of charge|for free"
+    r"|abonn\w*|spende\w*|unterstütz\w*|inscri\w*|suscri\w*|assin\w*|iscriv\w*|подпи\w*|поддерж\w*)\b",
+    re.IGNORECASE,
+)
+_READER_RE = re.compile(
+    r"\b(you|your|yours|we|our|us|sie|ihr|ihre|uns|unsere?|vous|votre|nous|notre|usted|tu|nuestro|você|nosso|voi"
+    r"|nostro|jij|je|jouw|wij|ons|onze|вы|ваш\w*|мы|нас|наш\w*)\b",
+    re.IGNORECASE,
+)
 # Short lines without an end of sentence at the top or bottom of a page are menus, section names
 # and bylines of the page template (jusText's observation: boilerplate clusters at the edges).
 _EDGE_MAX_WORDS = 3
@@ -263,17 +284,63 @@ def drop_boilerplate(text: str, rules: tuple[BoilerplateRule, ...], counter_inc_
             flagged.setdefault(text.rfind("\n", 0, match.start()) + 1, name)
     if not flagged:
         return text
-    pieces, cursor = [], 0
-    for start in sorted(flagged):
+    drop: dict[int, tuple[int, str]] = {}  # line start offset -> (end offset, reason)
+    for start, reason in flagged.items():
         end = text.find("\n", start)
         end = len(text) if end < 0 else end
-        if count_words(text[start:end]) > _BOILERPLATE_MAX_WORDS:
-            continue
-        counter_inc_fn(f"line-filtered:{flagged[start]}")
+        if count_words(text[start:end]) <= _BOILERPLATE_MAX_WORDS:
+            drop[start] = (end, reason)
+    for start, (end, reason) in list(drop.items()):
+        if reason in _BLOCK_REASONS:
+            drop.update(_block_around(text, start, end, reason))
+    pieces, cursor = [], 0
+    for start in sorted(drop):
+        end, reason = drop[start]
+        counter_inc_fn(f"line-filtered:{reason}")
         pieces.append(text[cursor:start])
         cursor = end + 1
     pieces.append(text[cursor:])
     return BLANK_LINES_RE.sub("\n\n", "".join(pieces)).strip()
+
+
+def _block_line(line: str) -> bool:
+    """A line that can belong to an appeal or sign-up block: in the vocabulary of such forms, and
+    speaking to the reader, or a button ("Become a member", "Subscribe now": a few words that start
+    with the request and do not end a sentence)."""
+    words = count_words(line)
+    found = _BLOCK_VOCABULARY_RE.search(line)
+    if found is None or words > _BLOCK_MAX_WORDS:
+        return False
+    button = found.start() == 0 and words <= _BUTTON_MAX_WORDS and not line.endswith(".")
+    return button or _READER_RE.search(line) is not None
+
+
+def _block_around(text: str, start: int, end: int, reason: str) -> Iterator[tuple[int, tuple[int, str]]]:
+    """(start, (end, reason)) of the lines before and after the line at [start, end) that continue
+    its block (blank lines are skipped over, never part of it)."""
+    cursor, taken = start, 0
+    while cursor > 0 and taken < _BLOCK_MAX_LINES:  # upwards
+        line_end = cursor - 1
+        line_start = text.rfind("\n", 0, line_end) + 1
+        line = text[line_start:line_end]
+        if line.strip():
+            if not _block_line(line):
+                break
+            yield line_start, (line_end, reason)
+            taken += 1
+        cursor = line_start
+    cursor, taken = end, 0
+    while cursor < len(text) and taken < _BLOCK_MAX_LINES:  # downwards
+        line_start = cursor + 1
+        line_end = text.find("\n", line_start)
+        line_end = len(text) if line_end < 0 else line_end
+        line = text[line_start:line_end]
+        if line.strip():
+            if not _block_line(line):
+                break
+            yield line_start, (line_end, reason)
+            taken += 1
+        cursor = line_end
 
 
 def _is_edge_furniture(line: str) -> bool:
