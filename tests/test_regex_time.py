@@ -27,7 +27,8 @@ def _patterns() -> dict[str, re.Pattern]:
         for name, value in vars(importlib.import_module(module.name)).items():
             if isinstance(value, re.Pattern):
                 found[f"{module.name.removeprefix('transforms.')}.{name}"] = value
-    for name, _, pattern in CleanRules.build(CleanConfig()).boilerplate:
+    rules = CleanRules.build(CleanConfig())
+    for name, _, pattern in (*rules.boilerplate, *rules.boundaries):
         found[f"boilerplate.{name}"] = pattern
     return found
 

@@ -33,7 +33,7 @@ def dropped(line: str) -> dict[str, int]:
     def inc(name: str, amount: int = 1) -> None:
         counters[name] = counters.get(name, 0) + amount
 
-    kept = drop_boilerplate(f"{BODY}\n\n{line}\n\n{BODY}", RULES.boilerplate, inc)
+    kept = drop_boilerplate(f"{BODY}\n\n{line}\n\n{BODY}", (*RULES.boilerplate, *RULES.boundaries), inc)
     assert (line in kept.split("\n")) == (not counters)
     return counters
 
@@ -338,3 +338,15 @@ def test_a_body_sentence_beside_an_appeal_stays_unless_it_speaks_to_the_reader(f
     for caught in ("Support The Example Times!", "Sign up for our newsletter"):
         kept = drop_boilerplate(f"{BODY}\n\n{caught}\n\n{sentence}\n\n{LATER}", RULES.boilerplate, noop_counter)
         assert sentence in kept.split("\n") or count_words(sentence) <= 15
+
+
+def test_a_notice_where_the_article_ends_still_bounds_the_body():
+    """ "Read more", share, JavaScript and copyright lines go after the body is chosen: removed first,
+    the JavaScript notice here would let the body run on into the offer below it."""
+    offer = "Get the monthly magazine delivered through your letterbox, twelve issues for £11.99."
+    page = f"{BODY}\n\nSend us your review\n\nThis slideshow requires JavaScript.\n\n{offer}"
+    assert clean_document(doc(page), RULES).text == BODY
+    inside = f"{BODY}\n\nThis slideshow requires JavaScript.\n\n{LATER}"
+    counters: dict[str, int] = {}
+    cleaned = clean_document(doc(inside), RULES, lambda name, amount=1: counters.update({name: counters.get(name, 0) + amount}))
+    assert cleaned.text == f"{BODY}\n\n{LATER}" and counters["line-filtered:javascript"] == 1

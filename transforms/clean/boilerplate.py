@@ -222,7 +222,7 @@ _COUNTER_END_RE = re.compile(r"\(\d+\)$")
 _TRUNCATED_RE = re.compile(r"[\w,] ?(\.\.\.|\u2026)$")
 # The page title's own line (its <title>, usually the text's first line) repeated as a standalone
 # line is the article's headline: the body follows it. A site name after a separator is not part of it.
-_TITLE_SITE_SEP_RE = re.compile(r"\s+(?:\||\u2013|\u2014|-|::|»|·)\s+")
+_TITLE_SITE_SEP_RE = re.compile(r" (?:\||\u2013|\u2014|-|::|»|·) ")  # text is normalised to single spaces
 _TITLE_MIN_TOKENS = 3
 _TITLE_MAX_WORDS = 30
 _TOKEN_RE = re.compile(r"\w+")

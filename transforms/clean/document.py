@@ -28,7 +28,7 @@ from transforms.metadata import date_from_text, date_from_url, normalise_date, s
 from transforms.metrics import CounterIncFn, noop_counter
 from transforms.records import Document, Rejected, count_words
 
-__all__ = ["CleanRules", "SWITCHABLE_STEPS", "prepare_document", "clean_body", "clean_document"]
+__all__ = ["CleanRules", "SWITCHABLE_STEPS", "AFTER_SELECTION", "prepare_document", "clean_body", "clean_document"]
 
 
 # Line rules that can be switched off one at a time (`CleanRules.build(config, off=...)`), besides
@@ -36,23 +36,34 @@ __all__ = ["CleanRules", "SWITCHABLE_STEPS", "prepare_document", "clean_body", "
 SWITCHABLE_STEPS = ("edge_short", "main_block", "headline", "teasers", "comments", "repeated")
 
 
+# Line rules applied after the body is chosen: these lines stand where an article ends or is
+# interrupted ("Read more", share buttons, "This slideshow requires JavaScript.", copyright), so
+# they are left to bound the main block first; removed before it, they let it run on into what
+# follows (a subscription offer, a list of links).
+AFTER_SELECTION = ("read_more", "share", "javascript", "copyright")
+
+
 @dataclass(frozen=True)
 class CleanRules:
     """Compiled rules of one configuration; built once per worker in `DoFn.setup()`.
 
+    `boilerplate` applies before the main block is chosen, `boundaries` (`AFTER_SELECTION`) after it.
     `off` names rules left out (a boilerplate reason or one of `SWITCHABLE_STEPS`): for measuring
     what each rule costs and gives, never needed in a run.
     """
 
     config: CleanConfig
     boilerplate: tuple[BoilerplateRule, ...]
+    boundaries: tuple[BoilerplateRule, ...] = ()
     off: frozenset[str] = frozenset()
 
     @classmethod
     def build(cls, config: CleanConfig, off: Iterable[str] = ()) -> CleanRules:
         off = frozenset(off)
         rules = tuple(rule for rule in compile_boilerplate_rules() if rule[0] not in off)
-        return cls(config=config, boilerplate=rules, off=off)
+        before = tuple(rule for rule in rules if rule[0] not in AFTER_SELECTION)
+        after = tuple(rule for rule in rules if rule[0] in AFTER_SELECTION)
+        return cls(config=config, boilerplate=before, boundaries=after, off=off)
 
 
 def prepare_document(doc: Document, rules: CleanRules) -> Document:
@@ -106,6 +117,14 @@ def clean_body(doc: Document, rules: CleanRules, counter_inc_fn: CounterIncFn = 
             # As after the comment cut: selecting again keeps the result a fixed point of cleaning.
             deduplicated = main_block(deduplicated, counter_inc_fn, teasers=teasers)
         text = deduplicated
+    if config.boilerplate_lines and rules.boundaries:
+        bounded = drop_boilerplate(text, rules.boundaries, counter_inc_fn)
+        if bounded != text:
+            if "edge_short" not in rules.off:
+                bounded = trim_edges(bounded, counter_inc_fn)
+            if selects:
+                bounded = main_block(bounded, counter_inc_fn, teasers=teasers)
+        text = bounded
     text = text.strip()  # a cut before a blank line leaves it at the end
     n_words = count_words(text)
     if n_words == 0:
