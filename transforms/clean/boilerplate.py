@@ -315,32 +315,36 @@ def _block_line(line: str) -> bool:
     return button or _READER_RE.search(line) is not None
 
 
+def _lines_above(text: str, start: int) -> Iterator[tuple[int, int]]:
+    """(start, end) of each line above the one starting at `start`, nearest first."""
+    while start > 0:
+        end = start - 1
+        start = text.rfind("\n", 0, end) + 1
+        yield start, end
+
+
+def _lines_below(text: str, end: int) -> Iterator[tuple[int, int]]:
+    """(start, end) of each line below the one ending at `end`, nearest first."""
+    while end < len(text):
+        start = end + 1
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        yield start, end
+
+
 def _block_around(text: str, start: int, end: int, reason: str) -> Iterator[tuple[int, tuple[int, str]]]:
     """(start, (end, reason)) of the lines before and after the line at [start, end) that continue
     its block (blank lines are skipped over, never part of it)."""
-    cursor, taken = start, 0
-    while cursor > 0 and taken < _BLOCK_MAX_LINES:  # upwards
-        line_end = cursor - 1
-        line_start = text.rfind("\n", 0, line_end) + 1
-        line = text[line_start:line_end]
-        if line.strip():
-            if not _block_line(line):
+    for neighbours in (_lines_above(text, start), _lines_below(text, end)):
+        taken = 0
+        for line_start, line_end in neighbours:
+            line = text[line_start:line_end]
+            if not line.strip():
+                continue
+            if taken == _BLOCK_MAX_LINES or not _block_line(line):
                 break
             yield line_start, (line_end, reason)
             taken += 1
-        cursor = line_start
-    cursor, taken = end, 0
-    while cursor < len(text) and taken < _BLOCK_MAX_LINES:  # downwards
-        line_start = cursor + 1
-        line_end = text.find("\n", line_start)
-        line_end = len(text) if line_end < 0 else line_end
-        line = text[line_start:line_end]
-        if line.strip():
-            if not _block_line(line):
-                break
-            yield line_start, (line_end, reason)
-            taken += 1
-        cursor = line_end
 
 
 def _is_edge_furniture(line: str) -> bool:
