@@ -9,7 +9,9 @@ Each rule counts what it removes through the injected `counter_inc_fn`.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterator
+from itertools import accumulate
 
 from transforms.clean.unicode import BLANK_LINES_RE
 from transforms.metrics import CounterIncFn
@@ -274,33 +276,31 @@ def compile_boilerplate_rules() -> tuple[BoilerplateRule, ...]:
 
 
 def drop_boilerplate(text: str, rules: tuple[BoilerplateRule, ...], counter_inc_fn: CounterIncFn) -> str:
-    """The text without the short lines a furniture rule matches."""
-    flagged: dict[int, str] = {}  # line start offset -> reason
-    low = text.lower()  # only to skip rules whose keywords are absent; matching runs on `text`
+    """The text without the short lines a furniture rule matches (and the blocks around appeals and
+    sign-ups). The rules run over the short lines only: a long paragraph is never furniture, and
+    most of a page's characters are in its paragraphs."""
+    lines = text.split("\n")
+    short = [i for i, line in enumerate(lines) if line and count_words(line) <= _BOILERPLATE_MAX_WORDS]
+    if not short:
+        return text
+    candidates = "\n".join(lines[i] for i in short)
+    starts = list(accumulate((len(lines[i]) + 1 for i in short[:-1]), initial=0))  # of each line in `candidates`
+    low = candidates.lower()  # only to skip rules whose keywords are absent; matching runs on `candidates`
+    drop: dict[int, str] = {}  # line index -> reason
     for name, keys, pattern in rules:
         if not any(key in low for key in keys):
             continue
-        for match in pattern.finditer(text):
-            flagged.setdefault(text.rfind("\n", 0, match.start()) + 1, name)
-    if not flagged:
+        for match in pattern.finditer(candidates):
+            drop.setdefault(short[bisect_right(starts, match.start()) - 1], name)
+    if not drop:
         return text
-    drop: dict[int, tuple[int, str]] = {}  # line start offset -> (end offset, reason)
-    for start, reason in flagged.items():
-        end = text.find("\n", start)
-        end = len(text) if end < 0 else end
-        if count_words(text[start:end]) <= _BOILERPLATE_MAX_WORDS:
-            drop[start] = (end, reason)
-    for start, (end, reason) in list(drop.items()):
+    for index, reason in list(drop.items()):
         if reason in _BLOCK_REASONS:
-            drop.update(_block_around(text, start, end, reason))
-    pieces, cursor = [], 0
-    for start in sorted(drop):
-        end, reason = drop[start]
-        counter_inc_fn(f"line-filtered:{reason}")
-        pieces.append(text[cursor:start])
-        cursor = end + 1
-    pieces.append(text[cursor:])
-    return BLANK_LINES_RE.sub("\n\n", "".join(pieces)).strip()
+            drop.update(dict.fromkeys(_block_around(lines, index), reason))
+    for index in sorted(drop):
+        counter_inc_fn(f"line-filtered:{drop[index]}")
+    kept = "\n".join(line for i, line in enumerate(lines) if i not in drop)
+    return BLANK_LINES_RE.sub("\n\n", kept).strip()
 
 
 def _block_line(line: str) -> bool:
@@ -315,35 +315,17 @@ def _block_line(line: str) -> bool:
     return button or _READER_RE.search(line) is not None
 
 
-def _lines_above(text: str, start: int) -> Iterator[tuple[int, int]]:
-    """(start, end) of each line above the one starting at `start`, nearest first."""
-    while start > 0:
-        end = start - 1
-        start = text.rfind("\n", 0, end) + 1
-        yield start, end
-
-
-def _lines_below(text: str, end: int) -> Iterator[tuple[int, int]]:
-    """(start, end) of each line below the one ending at `end`, nearest first."""
-    while end < len(text):
-        start = end + 1
-        end = text.find("\n", start)
-        end = len(text) if end < 0 else end
-        yield start, end
-
-
-def _block_around(text: str, start: int, end: int, reason: str) -> Iterator[tuple[int, tuple[int, str]]]:
-    """(start, (end, reason)) of the lines before and after the line at [start, end) that continue
-    its block (blank lines are skipped over, never part of it)."""
-    for neighbours in (_lines_above(text, start), _lines_below(text, end)):
+def _block_around(lines: list[str], index: int) -> Iterator[int]:
+    """The indices of the lines before and after `lines[index]` that continue its block (blank lines
+    are skipped over, never part of it)."""
+    for neighbours in (range(index - 1, -1, -1), range(index + 1, len(lines))):
         taken = 0
-        for line_start, line_end in neighbours:
-            line = text[line_start:line_end]
-            if not line.strip():
+        for i in neighbours:
+            if not lines[i].strip():
                 continue
-            if taken == _BLOCK_MAX_LINES or not _block_line(line):
+            if taken == _BLOCK_MAX_LINES or not _block_line(lines[i]):
                 break
-            yield line_start, (line_end, reason)
+            yield i
             taken += 1
 
 
