@@ -460,7 +460,7 @@ def drop_repeated_paragraphs(text: str, counter_inc_fn: CounterIncFn) -> str:
     kept: list[str] = []
     for first, last in _units(lines):
         tokens = _TOKEN_RE.findall(" ".join(lines[first:last]).lower())
-        shingles = {tuple(tokens[i : i + _REPEAT_SHINGLE]) for i in range(len(tokens) - _REPEAT_SHINGLE + 1)}
+        shingles = set(zip(*(tokens[i:] for i in range(_REPEAT_SHINGLE))))  # word 4-grams, built in C
         if len(shingles) >= _REPEAT_MIN_SHINGLES and len(shingles & seen) >= _REPEAT_SHARE * len(shingles):
             counter_inc_fn("line-filtered:repeated")
             continue
