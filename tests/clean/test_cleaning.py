@@ -1,4 +1,5 @@
 import time
+import unicodedata
 
 import pytest
 from hypothesis import given, settings
@@ -146,6 +147,25 @@ def test_disabled_cleaning_passes_text_through():
     text = "Home\n  raw\u00a0text, unchanged  \n"
     result, counters = counted(text, rules)
     assert result.text == text and result.n_words == 4 and counters == {"passed": 1}
+
+
+def _every_substitution(text: str) -> str:
+    """The whitespace steps of `normalise_text` with every substitution run, checked or not."""
+    from transforms.clean import unicode
+
+    text = unicodedata.normalize("NFC", unicode._C0_CONTROL_RE.sub("", text))
+    text = unicode._C1_CONTROL_RE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = unicode._LINE_EDGE_SPACE_RE.sub("\n", unicode._HSPACE_RE.sub(" ", text))
+    return unicode.BLANK_LINES_RE.sub("\n\n", text).strip()
+
+
+_SPACES = st.text(alphabet=" \n\t\r\x0b\x0c\x1c\x1f\xa0\u2000\u3000\x85\x9d\x80abé", max_size=40)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(_SPACES)
+def test_the_cheap_checks_skip_only_substitutions_that_change_nothing(text):
+    assert normalise_text(text, fix_unicode=False) == unicodedata.normalize("NFC", _every_substitution(text))
 
 
 @settings(max_examples=1000, deadline=None)

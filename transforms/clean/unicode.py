@@ -19,6 +19,7 @@ _C0_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200d\u2060\
 _C1_CONTROL_RE = re.compile("[\x80-\x9f]")
 # Whitespace other than newline that is not already a single space (so clean text matches nothing).
 _HSPACE_RE = re.compile(r"[^\S\n]{2,}|[^\S\n ]")
+_OTHER_HSPACE_RE = re.compile(r"[^\S\n ]")  # one character class: a search is 4x cheaper than the sub
 BLANK_LINES_RE = re.compile(r"\n{3,}")
 _LINE_EDGE_SPACE_RE = re.compile(r" \n ?|\n ")  # after runs of spaces became one space
 
@@ -50,9 +51,16 @@ def _normalise_once(text: str, repair: bool) -> str:
         text = _C0_CONTROL_RE.sub("", ftfy.fix_text(text, normalization="NFC"))
     text = unicodedata.normalize("NFC", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _C1_CONTROL_RE.sub("", text)  # C0 controls are gone before the first pass
-    text = _LINE_EDGE_SPACE_RE.sub("\n", _HSPACE_RE.sub(" ", text))
-    text = BLANK_LINES_RE.sub("\n\n", text).strip()
+    # Each substitution runs only where a cheap check finds something to change: most text is clean.
+    if not text.isascii():
+        text = _C1_CONTROL_RE.sub("", text)  # C0 controls are gone before the first pass
+    if "  " in text or _OTHER_HSPACE_RE.search(text) is not None:
+        text = _HSPACE_RE.sub(" ", text)
+    if " \n" in text or "\n " in text:
+        text = _LINE_EDGE_SPACE_RE.sub("\n", text)
+    if "\n\n\n" in text:
+        text = BLANK_LINES_RE.sub("\n\n", text)
+    text = text.strip()
     # Removing characters can create new NFC compositions; one more pass makes it a fixed point.
     return unicodedata.normalize("NFC", text)
 
