@@ -10,6 +10,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
+from itertools import islice
 
 from transforms.clean.boilerplate import paragraphs
 from transforms.config import QualityConfig
@@ -120,7 +121,9 @@ def _c4_reason(text: str, config: QualityConfig) -> str | None:
         return "c4_lorem_ipsum"
     if config.c4_curly_bracket and "{" in text:
         return "c4_curly_bracket"
-    if config.c4_min_sentences and len(_SENTENCE_END_RE.findall(text)) < config.c4_min_sentences:
+    # Enough sentences: counting stops at the minimum instead of scanning the whole text.
+    sentences = islice(_SENTENCE_END_RE.finditer(text), config.c4_min_sentences)
+    if config.c4_min_sentences and sum(1 for _ in sentences) < config.c4_min_sentences:
         return "c4_too_few_sentences"
     return None
 
