@@ -41,6 +41,14 @@ def test_index_parameters_must_match():
     assert "not a corpusbeam index" in params_problem(None, expected)
 
 
+def test_an_index_of_another_shingle_hashing_scheme_is_refused():
+    expected = index_params(DedupConfig(), 9, 13)
+    older = {key: value for key, value in expected.items() if key != "scheme"}  # written before schemes were recorded
+    assert "scheme 1" in params_problem(json.dumps(older).encode(), expected)
+    assert f"scheme {expected['scheme']}" in params_problem(json.dumps(older).encode(), expected)
+    assert "scheme 7" in params_problem(json.dumps({**expected, "scheme": 7}).encode(), expected)
+
+
 def test_earlier_document_leads_and_is_never_a_member():
     config = DedupConfig(threshold=0.8, containment=0.0)
     earlier = prior_of(make_doc(1, words(0, 300), "old"))

@@ -85,9 +85,3 @@ def test_containment_from_jaccard():
     # A (50) inside B (100): intersection 50, union 100, Jaccard 0.5 -> A is fully contained.
     assert containment_from_jaccard(0.5, 50, 100) == pytest.approx(1.0)
     assert containment_from_jaccard(0.5, 100, 50) == pytest.approx(0.5)
-
-
-def test_token_cache_overflow_gives_the_same_hashes():
-    small, large = MinHasher(64, 3, 5, token_cache_size=8), MinHasher(64, 3, 5)
-    for text in (text_of(range(0, 50)), text_of(range(20, 90)), text_of(range(0, 50))):
-        assert np.array_equal(small.shingle_hashes(text), large.shingle_hashes(text))

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from transforms.config import DedupConfig
-from transforms.dedup.minhash import band_keys
+from transforms.dedup.minhash import SCHEME, band_keys
 from transforms.records import Document, stable_key
 
 __all__ = [
@@ -53,8 +53,16 @@ class PriorDoc:
 
 
 def index_params(config: DedupConfig, bands: int, rows: int) -> dict[str, int]:
-    """What must be equal between the run that wrote an index and a run that reads it."""
-    return {"num_perm": config.num_perm, "ngram": config.ngram, "seed": config.seed, "bands": bands, "rows": rows}
+    """What must be equal between the run that wrote an index and a run that reads it: the
+    shingle hashing's scheme (`minhash.SCHEME`) and the MinHash/LSH settings."""
+    return {
+        "scheme": SCHEME,
+        "num_perm": config.num_perm,
+        "ngram": config.ngram,
+        "seed": config.seed,
+        "bands": bands,
+        "rows": rows,
+    }
 
 
 def params_problem(found: bytes | None, expected: dict[str, int]) -> str | None:
@@ -62,6 +70,12 @@ def params_problem(found: bytes | None, expected: dict[str, int]) -> str | None:
     if found is None:
         return "it is not a corpusbeam index (no corpusbeam.index metadata)"
     written = json.loads(found)
+    scheme = written.get("scheme", 1)  # indexes written before the scheme was recorded hash as scheme 1
+    if scheme != expected["scheme"]:
+        return (
+            f"it was written with shingle hashing scheme {scheme}, and this version of corpusbeam hashes with "
+            f"scheme {expected['scheme']}: its signatures and band keys do not compare"
+        )
     differ = [f"{k}={written.get(k)} (this run: {v})" for k, v in expected.items() if written.get(k) != v]
     if differ:
         return "it was written with other MinHash/LSH settings: " + ", ".join(differ)

@@ -3,18 +3,21 @@
 Signatures are datasketch's: the permutations come from `datasketch.MinHash(num_perm, seed)`
 (scheme `affine32`) and each shingle's 32-bit hash goes through the same fmix32 + affine map, so
 `MinHash(..., hashfunc=...)` over the same shingle hashes gives identical hash values (a test
-checks this). What we do instead of datasketch's per-shingle Python loop is hash tokens once
-(with a cache) and combine them into n-gram hashes and signatures as whole arrays.
+checks this). What we do instead of datasketch's per-shingle Python loop is hash all tokens of a
+text at once (`transforms.tokens`) and combine them into n-gram hashes and signatures as whole
+arrays. SCHEME names the way shingles are hashed: an index written by another scheme does not
+compare and is refused.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 import xxhash
 from datasketch import MinHash
+
+from transforms.tokens import TokenHasher, fmix64, tokenize
 
 __all__ = [
     "MinHasher",
@@ -26,23 +29,21 @@ __all__ = [
     "containment_from_jaccard",
     "band_keys",
     "lsh_parameters",
+    "SCHEME",
 ]
 
-_TOKEN_RE = re.compile(r"\w+")
+# Version of the shingle hashing: part of an index's parameters (`transforms.dedup.index`).
+# 1: xxh3 of each `re` token; 2: `transforms.tokens` code-point polynomial hashes.
+SCHEME = 2
+
 _U64 = np.uint64
-_FMIX64 = (_U64(33), _U64(0xFF51AFD7ED558CCD), _U64(33), _U64(0xC4CEB9FE1A85EC53), _U64(33))
 _FMIX32 = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35), np.uint32(16))
 _MAX32 = np.uint32(0xFFFFFFFF)
 _CHUNK = 4096  # shingles per permutation block: bounds memory at num_perm * _CHUNK * 4 bytes
 
 
-def tokenize(text: str) -> list[str]:
-    """Lower-cased `\\w+` tokens: the same tokens the near-duplicate benchmark's Jaccard uses."""
-    return _TOKEN_RE.findall(text.lower())
-
-
-def _fmix(values: np.ndarray, constants: tuple) -> np.ndarray:
-    s1, m1, s2, m2, s3 = constants
+def _fmix32(values: np.ndarray) -> np.ndarray:
+    s1, m1, s2, m2, s3 = _FMIX32
     values = values ^ (values >> s1)
     values = values * m1
     values = values ^ (values >> s2)
@@ -57,7 +58,6 @@ class MinHasher:
     num_perm: int
     ngram: int
     seed: int
-    token_cache_size: int = 1 << 20
 
     def __post_init__(self) -> None:
         perms = MinHash(num_perm=self.num_perm, seed=self.seed).permutations  # scheme affine32
@@ -66,40 +66,26 @@ class MinHasher:
         rng = np.random.RandomState(self.seed)
         # One odd multiplier per position in the n-gram makes the n-gram hash order-sensitive.
         self._positions = (rng.randint(0, 1 << 62, self.ngram, dtype=np.uint64) * _U64(2) + _U64(1)).astype(np.uint64)
-        self._token_seed = self.seed & 0xFFFFFFFFFFFFFFFF
-        self._cache: dict[str, int] = {}
-
-    def _token_hashes(self, tokens: list[str]) -> np.ndarray:
-        """64-bit hashes of the tokens; new tokens are hashed once and cached (set and map run in C)."""
-        cache = self._cache
-        missing = set(tokens).difference(cache)
-        if len(cache) + len(missing) > self.token_cache_size:
-            cache.clear()  # bounded memory: start again rather than grow
-            missing = set(tokens)
-        seed = self._token_seed
-        for token in missing:
-            cache[token] = xxhash.xxh3_64_intdigest(token.encode("utf-8"), seed)
-        return np.fromiter(map(cache.__getitem__, tokens), dtype=np.uint64, count=len(tokens))
+        self._tokens = TokenHasher(self.seed)
 
     def shingle_hashes(self, text: str) -> np.ndarray:
         """Sorted unique 64-bit hashes of the text's word n-grams (the whole text if it is shorter)."""
-        tokens = tokenize(text)
-        if not tokens:
+        hashes = self._tokens.hashes(text)
+        if not hashes.size:
             return np.empty(0, dtype=np.uint64)
-        hashes = self._token_hashes(tokens)
         n = min(self.ngram, len(hashes))
         width = len(hashes) - n + 1
         combined = hashes[:width] * self._positions[0]
         for j in range(1, n):
             combined += hashes[j : j + width] * self._positions[j]
-        return np.unique(_fmix(combined, _FMIX64))
+        return np.unique(fmix64(combined))
 
     def signature(self, shingles: np.ndarray) -> np.ndarray:
         """uint32[num_perm] MinHash of a shingle-hash set; all-max for the empty set, as datasketch."""
         values = np.full(self.num_perm, _MAX32, dtype=np.uint32)
         if shingles.size == 0:
             return values
-        low = _fmix((shingles & _U64(0xFFFFFFFF)).astype(np.uint32), _FMIX32)
+        low = _fmix32((shingles & _U64(0xFFFFFFFF)).astype(np.uint32))
         for start in range(0, low.size, _CHUNK):
             block = low[None, start : start + _CHUNK]
             np.minimum(values, (self._a * block + self._b).min(axis=1), out=values)

@@ -1,0 +1,51 @@
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from transforms import tokens
+from transforms.tokens import TokenHasher, tokenize
+
+HASHER = TokenHasher(11)
+
+
+def _tokens_hashed_one_by_one(text: str, hasher: TokenHasher = HASHER) -> np.ndarray:
+    hashes = [hasher.hashes(token) for token in tokenize(text)]
+    assert all(h.size == 1 for h in hashes)
+    return np.concatenate(hashes) if hashes else np.empty(0, dtype=np.uint64)
+
+
+def test_tokens_are_lowercased_re_words():
+    assert tokenize("Hello, WORLD! it's") == ["hello", "world", "it", "s"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(alphabet=st.characters(exclude_categories=()), max_size=200)
+    | st.from_regex(r"(\w{1,8}[ .,;'\n-]{1,3}){0,30}", fullmatch=True)
+)
+def test_token_hashes_are_the_hashes_of_the_re_tokens(text):
+    """The code-point hashing finds exactly `re`'s \\w+ tokens of the lower-cased text (surrogates,
+    combining marks, digits and underscores included), and a token hashes the same wherever it stands."""
+    assert np.array_equal(HASHER.hashes(text), _tokens_hashed_one_by_one(text))
+    hashes, lines = HASHER.hashes_by_line(text)
+    per_line = [len(tokenize(line)) for line in text.lower().split("\n")]
+    assert np.array_equal(lines, np.repeat(np.arange(len(per_line)), per_line))
+
+
+def test_equal_tokens_hash_equal_and_distinct_tokens_differ():
+    words = sorted({f"{a}{b}" for a in "abcdefghijklmnopqrstuvwxyzé" for b in "0123456789xyzß_ü"} | {"ǅ", "ﬁ", "x" * 40})
+    hashes = HASHER.hashes(" ".join(words))
+    assert len(set(hashes.tolist())) == len(words)
+    assert np.array_equal(HASHER.hashes(" ".join(words[::-1])), hashes[::-1])
+    assert not np.array_equal(TokenHasher(12).hashes("same words"), HASHER.hashes("same words"))
+
+
+def test_a_text_longer_than_a_span_hashes_as_its_tokens(monkeypatch):
+    monkeypatch.setattr(tokens, "_SPAN", 64)  # spans of 64 code points, cut at a non-word character
+    hasher = TokenHasher(11)
+    text = "\n".join(f"word{i}, ünïcode{i}." for i in range(300))
+    assert np.array_equal(hasher.hashes(text), _tokens_hashed_one_by_one(text, hasher))
+    _, lines = hasher.hashes_by_line(text)
+    assert np.array_equal(lines, np.repeat(np.arange(300), 2))
+    long_word = "y" * 150  # no non-word character in a span: cut into tokens of at most 64
+    assert hasher.hashes(f"a {long_word} b").size == 5
