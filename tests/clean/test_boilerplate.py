@@ -8,11 +8,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.clean.test_cleaning import RULES, counted, doc
-from transforms.clean.boilerplate import cut_comments, drop_boilerplate, drop_repeated_paragraphs, main_block, title_forms
+from transforms.clean.boilerplate import _units, cut_comments, drop_boilerplate, drop_repeated_paragraphs, main_block, title_forms
 from transforms.clean.document import CleanRules, clean_document
 from transforms.config import CleanConfig
 from transforms.metrics import noop_counter
 from transforms.records import Document, count_words
+from transforms.tokens import tokenize
 
 BODY = (
     "The city council voted on Tuesday to rebuild the old harbour bridge, which has been closed since the spring "
@@ -246,6 +247,36 @@ def test_prose_that_trails_off_is_not_a_teaser():
     assert main_block(text, noop_counter) == text
 
 
+TOKENS = RULES.tokens
+
+
+def _repeated_by_word_tuples(text: str) -> str:
+    """drop_repeated_paragraphs as first written, on tuples of token strings: the reference."""
+    seen: set = set()
+    lines = text.split("\n")
+    kept: list[str] = []
+    for first, last in _units(lines):
+        words = tokenize(" ".join(lines[first:last]))
+        shingles = set(zip(*(words[i:] for i in range(4))))
+        if len(shingles) >= 3 and len(shingles & seen) >= 0.8 * len(shingles):
+            continue
+        seen |= shingles
+        kept.extend(lines[first:last])
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip() if len(kept) < len(lines) else text
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.sampled_from(["the", "bridge", "Floods", "pier", "ferry", "Σίσυφος", "naïve", "42", "_x"]), max_size=12).map(" ".join)
+        | st.sampled_from(["", "Share", "THE BRIDGE THE FLOODS THE PIER"]),
+        max_size=12,
+    ).map("\n".join)
+)
+def test_repeated_paragraphs_by_hashes_equal_the_reference_on_word_tuples(text):
+    assert drop_repeated_paragraphs(text, noop_counter, TOKENS) == _repeated_by_word_tuples(text)
+
+
 def test_a_paragraph_repeated_later_in_the_page_is_kept_once():
     counters: dict[str, int] = {}
 
@@ -254,12 +285,12 @@ def test_a_paragraph_repeated_later_in_the_page_is_kept_once():
 
     first = BODY.split("\n")[0]
     text = BODY + "\n\nShare\n\n" + first.upper() + "\n\nShare\n\n" + LATER
-    kept = drop_repeated_paragraphs(text, inc)
+    kept = drop_repeated_paragraphs(text, inc, TOKENS)
     assert kept == BODY + "\n\nShare\n\nShare\n\n" + LATER  # case-blind; short lines stay
     assert counters == {"line-filtered:repeated": 1}
     # A paragraph that shares less than 80% of its word 4-grams with earlier lines is new text.
     edited = first.replace("which has been closed since the spring floods damaged its piers", "and to build a new ferry pier")
-    assert edited in drop_repeated_paragraphs(BODY + "\n\n" + edited, noop_counter)
+    assert edited in drop_repeated_paragraphs(BODY + "\n\n" + edited, noop_counter, TOKENS)
 
 
 @settings(max_examples=200, deadline=None)

@@ -13,9 +13,12 @@ from bisect import bisect_right
 from collections.abc import Iterator
 from itertools import accumulate
 
+import numpy as np
+
 from transforms.clean.unicode import BLANK_LINES_RE
 from transforms.metrics import CounterIncFn
 from transforms.records import count_words
+from transforms.tokens import TokenHasher
 
 __all__ = [
     "BoilerplateRule",
@@ -233,6 +236,8 @@ _TOKEN_RE = re.compile(r"\w+")
 _REPEAT_SHINGLE = 4
 _REPEAT_MIN_SHINGLES = 3
 _REPEAT_SHARE = 0.8
+# Odd multipliers of the token hashes of a word 4-gram: its hash is their weighted sum (order counts).
+_REPEAT_WEIGHTS = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93], dtype=np.uint64)
 # The heading of a comment section ("12 Comments", "Leave a reply", "Join the discussion",
 # "Kommentare", "[ 167 comments ]"): the body ends there. Only short lines count (a heading naming
 # the article, "34 responses to “...”", may be long), and only inside the main block, never at its
@@ -452,15 +457,27 @@ def main_block(
     return "\n".join(lines[keep_from:keep_to])
 
 
-def drop_repeated_paragraphs(text: str, counter_inc_fn: CounterIncFn) -> str:
+def drop_repeated_paragraphs(text: str, counter_inc_fn: CounterIncFn, tokens: TokenHasher) -> str:
     """The text without each paragraph (a line, or a paragraph of a hard-wrapped text) whose word
-    4-grams are at least 80% in the paragraphs kept before it."""
-    seen: set[tuple[str, ...]] = set()
+    4-grams are at least 80% in the paragraphs kept before it.
+
+    The 4-grams are hashes: every token of the text is hashed at once (`TokenHasher`), each 4-gram
+    is a weighted sum of four token hashes, and a paragraph's are a slice of the text's.
+    """
     lines = text.split("\n")
+    units = _units(lines)
+    if len(units) < 2:
+        return text  # the first paragraph is never a repeat
+    hashes, line_of = tokens.hashes_by_line(text)
+    width = hashes.size - _REPEAT_SHINGLE + 1
+    grams = sum(hashes[i : i + width] * _REPEAT_WEIGHTS[i] for i in range(_REPEAT_SHINGLE)) if width > 0 else hashes[:0]
+    # The tokens of unit k are hashes[starts[k]:ends[k]]: a token never spans a line break.
+    starts = np.searchsorted(line_of, [first for first, _ in units]).tolist()
+    ends = np.searchsorted(line_of, [last for _, last in units]).tolist()
+    seen: set[int] = set()
     kept: list[str] = []
-    for first, last in _units(lines):
-        tokens = _TOKEN_RE.findall(" ".join(lines[first:last]).lower())
-        shingles = set(zip(*(tokens[i:] for i in range(_REPEAT_SHINGLE))))  # word 4-grams, built in C
+    for (first, last), start, end in zip(units, starts, ends):
+        shingles = set(grams[start : end - _REPEAT_SHINGLE + 1].tolist()) if end - start >= _REPEAT_SHINGLE else set()
         if len(shingles) >= _REPEAT_MIN_SHINGLES and len(shingles & seen) >= _REPEAT_SHARE * len(shingles):
             counter_inc_fn("line-filtered:repeated")
             continue

@@ -9,7 +9,7 @@ Cleaning is idempotent: cleaning a cleaned text changes nothing (a property test
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from transforms.clean.boilerplate import (
     BoilerplateRule,
@@ -27,6 +27,7 @@ from transforms.config import CleanConfig
 from transforms.metadata import date_from_text, date_from_url, normalise_date, site_of
 from transforms.metrics import CounterIncFn, noop_counter
 from transforms.records import Document, Rejected, count_words
+from transforms.tokens import TokenHasher
 
 __all__ = ["CleanRules", "SWITCHABLE_STEPS", "AFTER_SELECTION", "prepare_document", "clean_body", "clean_document"]
 
@@ -56,6 +57,7 @@ class CleanRules:
     boilerplate: tuple[BoilerplateRule, ...]
     boundaries: tuple[BoilerplateRule, ...] = ()
     off: frozenset[str] = frozenset()
+    tokens: TokenHasher = field(default_factory=lambda: TokenHasher(seed=0))  # for repeated paragraphs
 
     @classmethod
     def build(cls, config: CleanConfig, off: Iterable[str] = ()) -> CleanRules:
@@ -112,7 +114,7 @@ def clean_body(doc: Document, rules: CleanRules, counter_inc_fn: CounterIncFn = 
             # block; selecting again keeps the result a fixed point of cleaning.
             text = main_block(cut, counter_inc_fn, teasers=teasers)
     if config.boilerplate_lines and "repeated" not in rules.off:
-        deduplicated = drop_repeated_paragraphs(text, counter_inc_fn)
+        deduplicated = drop_repeated_paragraphs(text, counter_inc_fn, rules.tokens)
         if deduplicated != text and selects:
             # As after the comment cut: selecting again keeps the result a fixed point of cleaning.
             deduplicated = main_block(deduplicated, counter_inc_fn, teasers=teasers)
