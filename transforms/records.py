@@ -28,6 +28,7 @@ __all__ = [
     "document_row",
     "rejected_row",
     "count_words",
+    "words_up_to",
     "REJECTED_TAG",
 ]
 
@@ -61,6 +62,12 @@ def without_surrogates(text: str) -> str:
 def count_words(text: str) -> int:
     """Whitespace-separated words: a Document's `n_words`."""
     return len(text.split())
+
+
+def words_up_to(text: str, limit: int) -> int:
+    """min(count_words(text), limit + 1): enough to compare with `limit`, without splitting a long
+    paragraph into all its words (the split stops after `limit` of them)."""
+    return len(text.split(None, limit))
 
 
 def stable_key(*parts: object) -> int:

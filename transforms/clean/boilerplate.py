@@ -17,7 +17,7 @@ import numpy as np
 
 from transforms.clean.unicode import BLANK_LINES_RE
 from transforms.metrics import CounterIncFn
-from transforms.records import count_words
+from transforms.records import count_words, words_up_to
 from transforms.tokens import TokenHasher
 
 __all__ = [
@@ -285,7 +285,7 @@ def drop_boilerplate(text: str, rules: tuple[BoilerplateRule, ...], counter_inc_
     sign-ups). The rules run over the short lines only: a long paragraph is never furniture, and
     most of a page's characters are in its paragraphs."""
     lines = text.split("\n")
-    short = [i for i, line in enumerate(lines) if line and count_words(line) <= _BOILERPLATE_MAX_WORDS]
+    short = [i for i, line in enumerate(lines) if line and words_up_to(line, _BOILERPLATE_MAX_WORDS) <= _BOILERPLATE_MAX_WORDS]
     if not short:
         return text
     candidates = "\n".join(lines[i] for i in short)
@@ -335,7 +335,7 @@ def _block_around(lines: list[str], index: int) -> Iterator[int]:
 
 
 def _is_edge_furniture(line: str) -> bool:
-    return not line or (count_words(line) <= _EDGE_MAX_WORDS and not line.endswith(_SENTENCE_END))
+    return not line or (words_up_to(line, _EDGE_MAX_WORDS) <= _EDGE_MAX_WORDS and not line.endswith(_SENTENCE_END))
 
 
 def trim_edges(text: str, counter_inc_fn: CounterIncFn) -> str:
@@ -500,7 +500,7 @@ def _comment_start(lines: list[str]) -> int | None:
     the block holds several bylines (a name line just before a dated byline goes with it)."""
     bylines = []
     for i, line in enumerate(lines[1:], start=1):
-        words = count_words(line)
+        words = words_up_to(line, _BYLINE_MAX_WORDS)  # both limits below are at most this
         if _is_comment_heading(line, words):
             return i
         if words <= _BYLINE_MAX_WORDS and _COMMENT_META_RE.match(line):
