@@ -48,6 +48,7 @@ class Unit:
     doc: Document | None
     copies: tuple[Document, ...] = ()
     prior: PriorDoc | None = None
+    text_key: int | None = None  # exact_key of the texts when the graph node is it (it was computed there)
 
     @property
     def size(self) -> int:
@@ -61,13 +62,14 @@ def exact_key(text: str) -> int:
     return value - (1 << 63)
 
 
-def cluster_key(doc: Document) -> int:
-    """Id of the cluster a document represents: a hash of its id and its normalised text.
+def cluster_key(doc: Document, text_key: int | None = None) -> int:
+    """Id of the cluster a document represents: a hash of its id and its normalised text
+    (`text_key`, its `exact_key`, when the caller has it already).
 
     It depends on the representative's content only, not on where it was read (`doc_key` does),
     so it is the same whatever the input order, sharding, runner or worker count.
     """
-    return stable_key(doc.id, exact_key(doc.text))
+    return stable_key(doc.id, exact_key(doc.text) if text_key is None else text_key)
 
 
 def rank_key(doc: Document, keep: str) -> tuple:
@@ -88,13 +90,14 @@ def rank_key(doc: Document, keep: str) -> tuple:
     return (doc.id, doc.doc_key)
 
 
-def group_exact(docs: Sequence[Document], keep: str, prior: PriorDoc | None = None) -> Unit:
-    """Documents with one exact key -> a Unit whose representative is the best by `keep`, or the
-    earlier run's document `prior` when there is one (an earlier document is never replaced)."""
+def group_exact(docs: Sequence[Document], keep: str, prior: PriorDoc | None = None, text_key: int | None = None) -> Unit:
+    """Documents with one exact key (`text_key`, if known) -> a Unit whose representative is the
+    best by `keep`, or the earlier run's document `prior` when there is one (an earlier document is
+    never replaced)."""
     ordered = sorted(docs, key=lambda d: rank_key(d, keep))
     if prior is not None:
-        return Unit(None, tuple(ordered), prior)
-    return Unit(ordered[0], tuple(ordered[1:]))
+        return Unit(None, tuple(ordered), prior, text_key)
+    return Unit(ordered[0], tuple(ordered[1:]), text_key=text_key)
 
 
 def _unit_rank(unit: Unit, keep: str) -> tuple:
@@ -198,7 +201,7 @@ def finalize_cluster(members: Sequence[Member]) -> tuple[list[Document], dict[st
     lead = members[0][0]
     size = sum(member[0].size for member in members)
     if lead.prior is None:
-        rep_id, rep_key, cluster_id, earlier = lead.doc.id, lead.doc.doc_key, cluster_key(lead.doc), None
+        rep_id, rep_key, cluster_id, earlier = lead.doc.id, lead.doc.doc_key, cluster_key(lead.doc, lead.text_key), None
         out = [lead.doc.replace(cluster_id=cluster_id, cluster_size=size)]
     else:
         rep_id, rep_key, cluster_id, earlier = lead.prior.id, lead.prior.doc_key, lead.prior.cluster_id, lead.prior.run_date

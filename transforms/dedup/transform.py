@@ -276,15 +276,16 @@ class ConnectedComponents(beam.PTransform):
 class _ResolveNodeFn(beam.DoFn):
     """Joined node -> finished Documents (no component) or (component, Unit) for the split."""
 
-    def __init__(self, keep: str) -> None:
+    def __init__(self, keep: str, exact: bool) -> None:
         self._keep = keep
+        self._exact = exact  # the node is then the texts' exact_key
 
     def setup(self) -> None:
         self._inc = get_counter_inc_fn()
 
     @guarded("exact_duplicates", lambda element: element[1]["docs"])
     def process(self, element: tuple[int, dict[str, list]]) -> list[object]:
-        _, joined = element
+        node, joined = element
         docs = list(joined["docs"])
         priors = list(joined.get("prior", ()))
         components = _received_list(joined["component"])
@@ -292,7 +293,7 @@ class _ResolveNodeFn(beam.DoFn):
         prior = min(priors, key=prior_rank) if priors else None
         if not docs and not (prior and components):
             return []  # an earlier document with nothing of this run near it
-        unit = group_exact(docs, self._keep, prior)
+        unit = group_exact(docs, self._keep, prior, node if self._exact else None)
         if unit.copies:
             self._inc("dedup:exact-duplicates", len(unit.copies))
         if components:
@@ -390,7 +391,7 @@ class DeduplicateDocuments(beam.PTransform):
             joined
             | "JoinComponents" >> beam.CoGroupByKey()
             | "ResolveNodes"
-            >> beam.ParDo(_ResolveNodeFn(config.keep)).with_outputs("in_component", CLUSTERS_TAG, REJECTED_TAG, main="documents")
+            >> beam.ParDo(_ResolveNodeFn(config.keep, config.exact)).with_outputs("in_component", CLUSTERS_TAG, REJECTED_TAG, main="documents")
         )
         split = (
             resolved.in_component
