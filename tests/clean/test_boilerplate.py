@@ -268,7 +268,9 @@ def _repeated_by_word_tuples(text: str) -> str:
 @settings(max_examples=300, deadline=None)
 @given(
     st.lists(
-        st.lists(st.sampled_from(["the", "bridge", "Floods", "pier", "ferry", "Σίσυφος", "naïve", "42", "_x"]), max_size=12).map(" ".join)
+        st.lists(st.sampled_from(["the", "bridge", "Floods", "pier", "ferry", "Σίσυφος", "naïve", "42", "_x"]), max_size=12).map(
+            " ".join
+        )
         | st.sampled_from(["", "Share", "THE BRIDGE THE FLOODS THE PIER"]),
         max_size=12,
     ).map("\n".join)

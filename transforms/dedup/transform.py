@@ -391,7 +391,9 @@ class DeduplicateDocuments(beam.PTransform):
             joined
             | "JoinComponents" >> beam.CoGroupByKey()
             | "ResolveNodes"
-            >> beam.ParDo(_ResolveNodeFn(config.keep, config.exact)).with_outputs("in_component", CLUSTERS_TAG, REJECTED_TAG, main="documents")
+            >> beam.ParDo(_ResolveNodeFn(config.keep, config.exact)).with_outputs(
+                "in_component", CLUSTERS_TAG, REJECTED_TAG, main="documents"
+            )
         )
         split = (
             resolved.in_component
