@@ -11,6 +11,8 @@ import datetime as dt
 import re
 from urllib.parse import urlsplit
 
+from transforms.records import words_up_to
+
 __all__ = ["site_of", "normalise_date", "date_from_url", "date_from_text", "crawl_timestamp"]
 
 _ISO_DATE_RE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
@@ -98,7 +100,7 @@ def date_from_text(text: str) -> str | None:
     """The date of the first short dateline among the first lines of a page, as YYYY-MM-DD, else None."""
     lines = text.split("\n", _DATELINE_MAX_LINES)[:_DATELINE_MAX_LINES]
     for line in lines:
-        if not line or len(line.split()) > _DATELINE_MAX_WORDS:
+        if not line or words_up_to(line, _DATELINE_MAX_WORDS) > _DATELINE_MAX_WORDS:
             continue
         match = _TEXT_DATE_RE.search(line)
         if match is None:

@@ -8,7 +8,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.clean.test_cleaning import RULES, counted, doc
-from transforms.clean.boilerplate import _units, cut_comments, drop_boilerplate, drop_repeated_paragraphs, main_block, title_forms
+from transforms.clean.boilerplate import (
+    _COUNTER_END_RE,
+    _TRUNCATED_RE,
+    _ends_with_counter,
+    _is_truncated,
+    _units,
+    cut_comments,
+    drop_boilerplate,
+    drop_repeated_paragraphs,
+    main_block,
+    title_forms,
+)
 from transforms.clean.document import CleanRules, clean_document
 from transforms.config import CleanConfig
 from transforms.metrics import noop_counter
@@ -410,3 +421,11 @@ def test_line_rules_run_on_short_lines_as_on_each_line(lines):
     rules = tuple(rule for rule in (*RULES.boilerplate, *RULES.boundaries) if rule[0] not in ("appeal", "newsletter"))
     text = "\n".join(lines)
     assert drop_boilerplate(text, rules, noop_counter) == _per_line_reference(text, rules)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from([*"ab1 ,.()…\u00e9", "...", " (12)", "w ..."]), max_size=20).map("".join))
+def test_line_end_checks_agree_with_their_regexes_on_the_whole_line(line):
+    """The end-of-line prechecks only skip lines the regexes cannot match."""
+    assert _is_truncated(line) == (_TRUNCATED_RE.search(line) is not None)
+    assert _ends_with_counter(line) == (_COUNTER_END_RE.search(line) is not None)

@@ -225,6 +225,8 @@ _COUNTER_END_RE = re.compile(r"\(\d+\)$")
 # is...", "Rekhi, 41,..."): neither prose nor furniture, so a list of teasers cannot outscore the body
 # it surrounds. A sentence that trails off ("with difficulty....", "I thought..."") is prose.
 _TRUNCATED_RE = re.compile(r"[\w,] ?(\.\.\.|\u2026)$")
+_TRUNCATED_CHARS = 5  # the longest match of _TRUNCATED_RE: "w ..."
+_ELLIPSES = ("...", "\u2026")
 # The page title's own line (its <title>, usually the text's first line) repeated as a standalone
 # line is the article's headline: the body follows it. A site name after a separator is not part of it.
 _TITLE_SITE_SEP_RE = re.compile(r" (?:\||\u2013|\u2014|-|::|»|·) ")  # text is normalised to single spaces
@@ -352,16 +354,26 @@ def trim_edges(text: str, counter_inc_fn: CounterIncFn) -> str:
     return "\n".join(lines[start:end])
 
 
+def _ends_with_counter(line: str) -> bool:
+    # The regex only where the line can match: `search` would try every "(" of a long paragraph.
+    return line.endswith(")") and _COUNTER_END_RE.search(line) is not None
+
+
+def _is_truncated(line: str) -> bool:
+    # A match is at most 5 characters at the end; searching the whole line tries every word character.
+    return line.endswith(_ELLIPSES) and _TRUNCATED_RE.search(line[-_TRUNCATED_CHARS:]) is not None
+
+
 def _line_score(line: str, teasers: bool = True) -> float:
     words = count_words(line)
     if words == 0:
         return 0.0
     if not line.isascii():
         words += len(_UNSPACED_RE.findall(line)) // 2
-    if words >= _PROSE_MIN_WORDS and line.endswith(_SENTENCE_END) and not _COUNTER_END_RE.search(line):
-        return 0.0 if teasers and _TRUNCATED_RE.search(line) else float(words)
+    if words >= _PROSE_MIN_WORDS and line.endswith(_SENTENCE_END) and not _ends_with_counter(line):
+        return 0.0 if teasers and _is_truncated(line) else float(words)
     if words >= _LONG_LINE_WORDS:
-        return 0.0 if teasers and _TRUNCATED_RE.search(line) else 0.5 * words
+        return 0.0 if teasers and _is_truncated(line) else 0.5 * words
     return -_SHORT_LINE_COST * words
 
 
