@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 
 # Local Beam engines (Prism; Flink's and Spark's job servers) go into a cache outside the repo
 # (~/.cache/corpusbeam): see pipelines/engines.py. Installing is skipped for what is already there.
-.PHONY: demo test runners lint bench-engines bench-cleaning bench-neardup bench-planted bench-incremental bench-digests bench-speed bench-throughput bench-bound fuzz clean
+.PHONY: demo test runners lint bench-engines bench-cleaning bench-neardup bench-planted bench-incremental bench-digests bench-speed bench-scaling bench-throughput bench-bound fuzz clean
 
 # The virtualenv is (re)built when setup.py changes; the console script is its stamp.
 $(BIN)/corpusbeam: setup.py
@@ -52,7 +52,11 @@ bench-digests: $(BIN)/corpusbeam
 	$(BIN)/python bench/digests.py
 
 bench-speed: $(BIN)/corpusbeam
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	$(BIN)/python bench/speed.py --docs 100000
+
+bench-scaling: $(BIN)/corpusbeam
+	$(BIN)/python bench/scaling.py --sizes 10000 30000 100000 --repeats 2
 
 bench-throughput: $(BIN)/corpusbeam
 	$(BIN)/python bench/throughput.py

@@ -30,7 +30,7 @@ EXTRAS = {
         "ruff==0.17.6",
         "duckdb==1.5.6",  # the README's query example is a test
     ],
-    "bench": ["scipy==1.17.1"],
+    "bench": ["scipy==1.17.1", "rensa==0.5.0"],  # the bound's integer program; a peer in the speed bench
     "fuzz": ["atheris==3.0.0"],  # coverage-guided fuzzing of the record steps (bench/fuzz_records.py)
     # Submitting to Dataflow: Beam's GCP clients, and `build`, with which Beam makes the sdist of
     # this package that --setup_file ships to the workers (without it, a deprecated `setup.py sdist`).

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import importlib.util
 import json
 import os
 import resource
@@ -97,12 +98,12 @@ def _tree(pid: int) -> list[tuple[int, int, float]]:
     return out
 
 
-def measure(cmd: list[str]) -> dict:
+def measure(cmd: list[str], stdout: int | None = None) -> dict:
     """Run `cmd`; its wall time, CPU time, peak RSS (tree sum and largest process) and CPU by kind of
     process (`_process_kind`; sampled every 0.2 s, so a process's last 0.2 s may be missed)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
-    proc = subprocess.Popen(cmd, cwd=ROOT)
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=stdout)
     peak = {"sum": 0, "max": 0}
     cpu_of: dict[int, tuple[str, float]] = {}
 
@@ -158,6 +159,28 @@ def baseline(path: Path, threshold: float, num_perm: int) -> None:
         else:
             lsh.insert(n, minhash)
     print(f"baseline: {duplicates:,} duplicates", flush=True)
+
+
+def rensa_baseline(path: Path, threshold: float, num_perm: int) -> None:
+    """The rensa baseline (its README's way: RMinHash over the same word 5-grams, RMinHashLSH with
+    16 bands; query, then insert what has no match), run in its own process by `main` when rensa is
+    installed (`pip install -e ".[bench]"`)."""
+    import re
+
+    from rensa import RMinHash, RMinHashLSH
+
+    token = re.compile(r"\w+")
+    lsh = RMinHashLSH(threshold=threshold, num_perm=num_perm, num_bands=16)
+    duplicates = 0
+    for n, text in enumerate(texts(path)):
+        words = token.findall(text.lower())
+        minhash = RMinHash(num_perm=num_perm, seed=1)
+        minhash.update([" ".join(words[i : i + 5]) for i in range(max(1, len(words) - 4))])
+        if lsh.query(minhash):
+            duplicates += 1
+        else:
+            lsh.insert(n, minhash)
+    print(f"rensa: {duplicates:,} duplicates", flush=True)
 
 
 def read_and_hash(path: Path) -> tuple[int, int, float]:
@@ -266,9 +289,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="profile one in-memory run instead")
     parser.add_argument("--top", type=int, default=15, help="functions to print with --profile")
     parser.add_argument("--baseline-only", metavar="CORPUS", help=argparse.SUPPRESS)
+    parser.add_argument("--rensa-only", metavar="CORPUS", help=argparse.SUPPRESS)
     args, beam_args = parser.parse_known_args(argv)
     if args.baseline_only:
         baseline(Path(args.baseline_only), args.threshold, 128)
+        return 0
+    if args.rensa_only:
+        rensa_baseline(Path(args.rensa_only), args.threshold, 128)
         return 0
     corpus = planted_corpus(args.docs, args.seed, Path(args.corpus_dir))
     records, size, read_hash = read_and_hash(corpus)
@@ -299,9 +326,18 @@ def main(argv: list[str] | None = None) -> int:
     stats = json.loads((output / "stats.json").read_text())
     print("baseline: datasketch MinHash + MinHashLSH, one process", flush=True)
     theirs = measure([sys.executable, __file__, "--baseline-only", str(corpus), "--threshold", str(args.threshold)])
+    rensa = None
+    if importlib.util.find_spec("rensa") is not None:
+        print("baseline: rensa RMinHash + RMinHashLSH, one process", flush=True)
+        rensa = measure([sys.executable, __file__, "--rensa-only", str(corpus), "--threshold", str(args.threshold)])
     print(_line("corpusbeam", ours, records, mb))
     print(_line("datasketch", theirs, records, mb))
     print(f"speed-up {theirs['wall'] / ours['wall']:.2f}x wall, {theirs['cpu'] / ours['cpu']:.2f}x CPU")
+    if rensa is not None:
+        print(_line("rensa", rensa, records, mb))
+        print(f"against rensa {rensa['wall'] / ours['wall']:.2f}x wall, {rensa['cpu'] / ours['cpu']:.2f}x CPU")
+    else:
+        print('rensa: not installed (pip install -e ".[bench]" to compare with it too)')
     print(
         f"corpusbeam: {stats['documents']:,} documents ({stats['duplicates']:,} duplicates), {stats['rejected']:,} rejected "
         f"{stats['rejected_by_reason']}"
