@@ -16,7 +16,7 @@ import re
 import numpy as np
 import xxhash
 
-__all__ = ["TokenHasher", "tokenize", "fmix64"]
+__all__ = ["TokenHasher", "tokenize", "fmix", "fmix64"]
 
 _TOKEN_RE = re.compile(r"\w+")
 _U64 = np.uint64
@@ -36,7 +36,12 @@ def tokenize(text: str) -> list[str]:
 
 def fmix64(values: np.ndarray) -> np.ndarray:
     """MurmurHash3's 64-bit finaliser, elementwise."""
-    s1, m1, s2, m2, s3 = _FMIX64
+    return fmix(values, _FMIX64)
+
+
+def fmix(values: np.ndarray, constants: tuple) -> np.ndarray:
+    """MurmurHash3's finaliser with the shifts and multipliers of its 32- or 64-bit form."""
+    s1, m1, s2, m2, s3 = constants
     values = values ^ (values >> s1)
     values = values * m1
     values = values ^ (values >> s2)

@@ -17,7 +17,7 @@ import numpy as np
 import xxhash
 from datasketch import MinHash
 
-from transforms.tokens import TokenHasher, fmix64, tokenize
+from transforms.tokens import TokenHasher, fmix, fmix64, tokenize
 
 __all__ = [
     "MinHasher",
@@ -40,15 +40,6 @@ _U64 = np.uint64
 _FMIX32 = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35), np.uint32(16))
 _MAX32 = np.uint32(0xFFFFFFFF)
 _CHUNK = 4096  # shingles per permutation block: bounds memory at num_perm * _CHUNK * 4 bytes
-
-
-def _fmix32(values: np.ndarray) -> np.ndarray:
-    s1, m1, s2, m2, s3 = _FMIX32
-    values = values ^ (values >> s1)
-    values = values * m1
-    values = values ^ (values >> s2)
-    values = values * m2
-    return values ^ (values >> s3)
 
 
 @dataclass
@@ -85,7 +76,7 @@ class MinHasher:
         values = np.full(self.num_perm, _MAX32, dtype=np.uint32)
         if shingles.size == 0:
             return values
-        low = _fmix32((shingles & _U64(0xFFFFFFFF)).astype(np.uint32))
+        low = fmix((shingles & _U64(0xFFFFFFFF)).astype(np.uint32), _FMIX32)
         for start in range(0, low.size, _CHUNK):
             block = low[None, start : start + _CHUNK]
             np.minimum(values, (self._a * block + self._b).min(axis=1), out=values)
