@@ -52,9 +52,13 @@ def fmix(values: np.ndarray, constants: tuple) -> np.ndarray:
 @functools.cache
 def _word_table() -> np.ndarray:
     """bool[0x110000]: the code points `re`'s `\\w` matches (surrogates never). Built once per
-    process from `re` itself (about 0.4 s), so it agrees with `tokenize` by construction."""
-    every = "".join(map(chr, range(0xD800))) + "\0" * 0x800 + "".join(map(chr, range(0xE000, 0x110000)))
-    return np.frombuffer(re.sub(r"\W", "\0", every).encode("utf-32-le"), dtype=np.uint32) != 0
+    process from `re` itself (about 20 ms), so it agrees with `tokenize` by construction."""
+    points = np.arange(0x110000, dtype=np.uint32)
+    points[0xD800:0xE000] = 0  # UTF-32 has no surrogates; NUL is not a word character either
+    table = np.zeros(0x110000, dtype=bool)
+    for run in _TOKEN_RE.finditer(points.tobytes().decode("utf-32-le")):
+        table[run.start() : run.end()] = True
+    return table
 
 
 def _powers(base: int, count: int) -> np.ndarray:
