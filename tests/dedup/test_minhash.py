@@ -85,3 +85,9 @@ def test_containment_from_jaccard():
     # A (50) inside B (100): intersection 50, union 100, Jaccard 0.5 -> A is fully contained.
     assert containment_from_jaccard(0.5, 50, 100) == pytest.approx(1.0)
     assert containment_from_jaccard(0.5, 100, 50) == pytest.approx(0.5)
+
+
+def test_shingles_are_sorted_and_unique():
+    hasher = MinHasher(32, 2, 3)
+    shingles = hasher.shingle_hashes("a b a b a b c d c d " * 20 + "e")
+    assert np.array_equal(shingles, np.unique(shingles)) and shingles.size == 7  # ab ba bc cd dc da de
