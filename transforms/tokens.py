@@ -16,7 +16,7 @@ import re
 import numpy as np
 import xxhash
 
-__all__ = ["TokenHasher", "tokenize", "fmix", "fmix64", "code_point_table", "code_points"]
+__all__ = ["TokenHasher", "tokenize", "fmix", "fmix64", "code_point_table", "code_points", "run_bounds"]
 
 _TOKEN_RE = re.compile(r"\w+")
 _U64 = np.uint64
@@ -76,12 +76,12 @@ def _powers(base: int, count: int) -> np.ndarray:
     return np.cumprod(powers, dtype=np.uint64)
 
 
-def _inverse_mod_2_64(odd: int) -> int:
-    """The inverse of an odd number modulo 2^64 (each Newton step doubles the correct low bits)."""
-    inverse = odd  # correct to 3 bits for any odd number
-    for _ in range(5):
-        inverse = inverse * (2 - odd * inverse) & _MASK64
-    return inverse
+def run_bounds(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, ends) of the runs of True in a bool array (np.diff with prepend/append costs 3x this)."""
+    padded = np.zeros(mask.size + 2, dtype=bool)
+    padded[1:-1] = mask
+    edges = np.flatnonzero(padded[1:] != padded[:-1])
+    return edges[::2], edges[1::2]
 
 
 class TokenHasher:
@@ -91,7 +91,7 @@ class TokenHasher:
         base = xxhash.xxh3_64_intdigest(b"token base", seed & _MASK64) | 1  # odd: invertible modulo 2^64
         self._word = code_point_table(r"\w")
         self._base_powers = _powers(base, _SPAN)
-        self._inverse_powers = _powers(_inverse_mod_2_64(base), _SPAN)
+        self._inverse_powers = _powers(pow(base, -1, 1 << 64), _SPAN)
 
     def hashes(self, text: str) -> np.ndarray:
         """The hash of every token of `text`, in order."""
@@ -122,10 +122,7 @@ class TokenHasher:
     def _span(self, points: np.ndarray, word: np.ndarray, offset: int) -> tuple[np.ndarray, np.ndarray]:
         """Hashes and starts of the words of at most _SPAN code points: sum(c_i * base^i) over each
         word, shifted to begin at power 0, then fmix64."""
-        padded = np.zeros(word.size + 2, dtype=bool)  # np.diff with prepend/append costs 3x this
-        padded[1:-1] = word
-        edges = np.flatnonzero(padded[1:] != padded[:-1])
-        starts, ends = edges[::2], edges[1::2]
+        starts, ends = run_bounds(word)
         prefix = np.zeros(points.size + 1, dtype=np.uint64)
         np.cumsum(points * self._base_powers[: points.size], out=prefix[1:])
         return fmix64((prefix[ends] - prefix[starts]) * self._inverse_powers[starts]), starts + offset
