@@ -5,6 +5,7 @@ from datasketch.lsh import _optimal_param
 
 from transforms.dedup.minhash import (
     MinHasher,
+    affine32_permutations,
     band_keys,
     candidate_probability,
     containment_from_jaccard,
@@ -28,6 +29,15 @@ def test_signature_equals_datasketch_minhash():
     reference = MinHash(num_perm=128, seed=7, hashfunc=int)
     reference.update_batch(MinHasher.datasketch_input(shingles))
     assert np.array_equal(reference.hashvalues, hasher.signature(shingles))
+
+
+@pytest.mark.parametrize("num_perm, seed", [(1, 0), (64, 1), (128, 7), (256, 12345)])
+def test_permutations_are_datasketchs(num_perm, seed):
+    a, b = affine32_permutations(num_perm, seed)
+    reference = MinHash(num_perm=num_perm, seed=seed)
+    assert reference.scheme == "affine32"
+    assert np.array_equal(a, reference.permutations[0]) and np.array_equal(b, reference.permutations[1])
+    assert a.dtype == b.dtype == np.uint32 and np.all(a % 2 == 1)
 
 
 def test_same_seed_same_signature_other_seed_differs():

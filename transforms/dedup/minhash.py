@@ -1,9 +1,10 @@
 """Word n-gram shingles, MinHash signatures and LSH band keys, vectorised with numpy.
 
-Signatures are datasketch's: the permutations come from `datasketch.MinHash(num_perm, seed)`
-(scheme `affine32`) and each shingle's 32-bit hash goes through the same fmix32 + affine map, so
-`MinHash(..., hashfunc=...)` over the same shingle hashes gives identical hash values (a test
-checks this). What we do instead of datasketch's per-shingle Python loop is hash all tokens of a
+Signatures are datasketch's: the permutations are those of `datasketch.MinHash(num_perm, seed)`
+(scheme `affine32`, drawn here the same way, because importing datasketch costs 0.4 s of every
+run's start-up: it imports scipy) and each shingle's 32-bit hash goes through the same fmix32 +
+affine map, so `MinHash(..., hashfunc=...)` over the same shingle hashes gives identical hash
+values (tests check this for several sizes and seeds). What we do instead of datasketch's per-shingle Python loop is hash all tokens of a
 text at once (`transforms.tokens`) and combine them into n-gram hashes and signatures as whole
 arrays. SCHEME names the way shingles are hashed: an index written by another scheme does not
 compare and is refused.
@@ -15,12 +16,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import xxhash
-from datasketch import MinHash
 
 from transforms.tokens import TokenHasher, fmix, fmix64, tokenize
 
 __all__ = [
     "MinHasher",
+    "affine32_permutations",
     "tokenize",
     "optimal_bands_rows",
     "candidate_probability",
@@ -54,6 +55,15 @@ def _sorted_unique(values: np.ndarray) -> np.ndarray:
     return values[keep]
 
 
+def affine32_permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(a, b), uint32[num_perm] each: datasketch 2.0's `affine32` permutations h -> a * h + b mod 2^32,
+    drawn as its `MinHash._init_permutations` draws them (odd `a`, so each map is a bijection)."""
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return a, b
+
+
 @dataclass
 class MinHasher:
     """Shingling and signatures for one (num_perm, ngram, seed); build once per worker in `setup()`."""
@@ -63,9 +73,7 @@ class MinHasher:
     seed: int
 
     def __post_init__(self) -> None:
-        perms = MinHash(num_perm=self.num_perm, seed=self.seed).permutations  # scheme affine32
-        self._a = perms[0].astype(np.uint32)[:, None]
-        self._b = perms[1].astype(np.uint32)[:, None]
+        self._a, self._b = (column[:, None] for column in affine32_permutations(self.num_perm, self.seed))
         rng = np.random.RandomState(self.seed)
         # One odd multiplier per position in the n-gram makes the n-gram hash order-sensitive.
         self._positions = (rng.randint(0, 1 << 62, self.ngram, dtype=np.uint64) * _U64(2) + _U64(1)).astype(np.uint64)
