@@ -1,6 +1,7 @@
 """The same `corpusbeam run` on every local engine, on the planted corpus: time, CPU, memory, same output.
 
     python bench/engines.py [--docs 10000] [--shards 1] [--engines memory prism flink spark] [--set KEY=VALUE ...]
+        [--bound]
 
 Needs `make runners`. For each engine: wall time, docs/s, CPU seconds (user + system of the run and
 every process under it: driver, job server, SDK workers), how many cores that kept busy on average
@@ -9,6 +10,13 @@ documents/, rejected/ and clusters/ tables and stats.json counts equal the in-me
 
 With `--shards N` the corpus is first cut into N consecutive gzip shards, as crawls and dumps come:
 the engines read a file per worker, where one file is read by one worker only.
+
+With `--bound` (and `memory` among the engines) every engine also runs on a 100-document corpus,
+whose wall time is its fixed cost (start-up, job submission, shut-down), and the bench prints the
+best speed-up over the in-memory run that this fixed cost leaves at `--docs`: the fixed wall time
+plus the in-memory run's per-document work spread perfectly over the cores the engine can use
+(Prism: one, since Prism 2.77 starts one SDK worker per environment; Flink and Spark: all). No
+engine can beat that figure unless it spends less CPU on a document than the in-memory run does.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -30,6 +39,8 @@ RUNNERS = {
     "flink": ["--runner=FlinkRunner"],
     "spark": ["--runner=SparkRunner"],
 }
+_BOUND_DOCS = 100
+_PARALLEL_WORKERS = {"memory": 1, "prism": 1}  # SDK worker processes; the others: one per core
 
 
 def content(out: Path) -> tuple:
@@ -61,20 +72,10 @@ def sharded(corpus: Path, shards: int) -> str:
     return str(folder / "*.jsonl.gz")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--docs", type=int, default=10_000)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--shards", type=int, default=1, help="cut the corpus into this many files first")
-    parser.add_argument("--engines", nargs="+", default=list(RUNNERS), choices=list(RUNNERS))
-    parser.add_argument("--corpus-dir", default=str(ROOT / "out" / "bench"))
-    parser.add_argument("--set", action="append", default=[], dest="overrides")
-    args = parser.parse_args(argv)
-    corpus = planted_corpus(args.docs, args.seed, Path(args.corpus_dir))
-    inputs = sharded(corpus, args.shards)
-    sets = sum((["--set", s] for s in args.overrides), [])
+def run_engines(inputs: str, engines: list[str], sets: list[str]) -> list[tuple[str, dict]]:
+    """Each engine's figures on `inputs`, with `same` = whether its output equals the first finished one."""
     results, reference = [], None
-    for engine in args.engines:
+    for engine in engines:
         out = Path(tempfile.mkdtemp(prefix=f"corpusbeam-{engine}-"))
         cmd = [sys.executable, "-m", "pipelines.cli", "--quiet", "run", "--config", str(ROOT / "configs" / "local.yaml")]
         cmd += ["--input", inputs, "--output", str(out), "--overwrite", *sets, *RUNNERS[engine]]
@@ -88,9 +89,10 @@ def main(argv: list[str] | None = None) -> int:
             figures["same"] = f"FAILED (exit {figures['returncode']})"
         results.append((engine, figures))
         shutil.rmtree(out, ignore_errors=True)
-    print(
-        f"\n{args.docs:,} planted documents ({corpus.name}, {args.shards} files); same output as the first engine that finished:"
-    )
+    return results
+
+
+def print_table(results: list[tuple[str, dict]], docs: int) -> None:
     print(
         f"{'engine':8s} {'wall s':>8s} {'docs/s':>8s} {'CPU s':>8s} {'cores':>6s} {'RSS sum':>9s}  "
         f"{'driver':>7s} {'workers':>7s} {'JVM':>7s}  same"
@@ -98,12 +100,61 @@ def main(argv: list[str] | None = None) -> int:
     for engine, f in results:
         kinds = f["cpu_by_kind"]
         print(
-            f"{engine:8s} {f['wall']:8.1f} {args.docs / f['wall']:8.0f} {f['cpu']:8.1f} {f['cpu'] / f['wall']:6.2f} "
+            f"{engine:8s} {f['wall']:8.1f} {docs / f['wall']:8.0f} {f['cpu']:8.1f} {f['cpu'] / f['wall']:6.2f} "
             f"{f['rss_sum'] / 2**30:7.2f} GB  {kinds.get('driver', 0):7.1f} {kinds.get('python', 0):7.1f} "
             f"{kinds.get('java', 0):7.1f}  {f['same']}"
         )
     print("(driver, workers, JVM: CPU seconds of the driver process, the SDK worker processes, the job server's JVM)")
-    return 0 if all(f["same"] == "yes" for _, f in results) else 1
+
+
+def print_bound(results: dict[str, dict], fixed: dict[str, dict], docs: int) -> None:
+    """The best speed-up over the in-memory run each engine's fixed cost allows (module docstring)."""
+    cores = os.cpu_count() or 1
+    work = results["memory"]["wall"] - fixed["memory"]["wall"]  # the in-memory run's per-document part
+    print(f"\nbest speed-up over the in-memory run at {docs:,} documents that each engine's fixed cost leaves:")
+    print(f"{'engine':8s} {'fixed s':>8s} {'workers':>8s} {'best wall s':>12s} {'best speed-up':>14s} {'measured':>9s}")
+    for engine, f in results.items():
+        parallel = min(cores, _PARALLEL_WORKERS.get(engine, cores))
+        best = fixed[engine]["wall"] + work / parallel
+        print(
+            f"{engine:8s} {fixed[engine]['wall']:8.1f} {parallel:8d} {best:12.1f} "
+            f"{results['memory']['wall'] / best:13.2f}x {results['memory']['wall'] / f['wall']:8.2f}x"
+        )
+    print(
+        f"(fixed: the engine's wall time on {_BOUND_DOCS} documents; best wall: fixed + the in-memory run's "
+        f"per-document time / workers, on {cores} cores)"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--docs", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--shards", type=int, default=1, help="cut the corpus into this many files first")
+    parser.add_argument("--engines", nargs="+", default=list(RUNNERS), choices=list(RUNNERS))
+    parser.add_argument("--corpus-dir", default=str(ROOT / "out" / "bench"))
+    parser.add_argument("--set", action="append", default=[], dest="overrides")
+    parser.add_argument("--bound", action="store_true", help=f"also run on {_BOUND_DOCS} documents (docstring)")
+    args = parser.parse_args(argv)
+    if args.bound and "memory" not in args.engines:
+        parser.error("--bound compares with the in-memory run: add memory to --engines")
+    sets = sum((["--set", s] for s in args.overrides), [])
+    fixed = {}
+    if args.bound:
+        small = planted_corpus(_BOUND_DOCS, args.seed, Path(args.corpus_dir))
+        fixed = dict(run_engines(str(small), args.engines, sets))
+    corpus = planted_corpus(args.docs, args.seed, Path(args.corpus_dir))
+    results = run_engines(sharded(corpus, args.shards), args.engines, sets)
+    print(
+        f"\n{args.docs:,} planted documents ({corpus.name}, {args.shards} files); same output as the first engine that finished:"
+    )
+    print_table(results, args.docs)
+    if args.bound:
+        print(f"\nthe same engines on {_BOUND_DOCS} documents (their fixed cost):")
+        print_table(list(fixed.items()), _BOUND_DOCS)
+        print_bound(dict(results), fixed, args.docs)
+    everything = results + list(fixed.items())
+    return 0 if all(f["same"] == "yes" for _, f in everything) else 1
 
 
 if __name__ == "__main__":
