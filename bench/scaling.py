@@ -5,7 +5,8 @@ the bytes each shuffle moves per document, scaled to a paper estimate for 1B doc
         [--config configs/local.yaml] [any Beam option, e.g. --runner=FnApiRunner]
 
 For each size: the planted corpus of `bench/planted.py` (built once), `corpusbeam run` as a
-subprocess `--repeats` times (the run with the least CPU counts: the machine is shared), its CPU
+subprocess `--repeats` times, in turns over the sizes (the run with the least CPU counts: the
+machine is shared, and its speed drifts by 10% in an hour), its CPU
 per document, peak RSS of the process tree, and each stage's CPU per document (Beam's
 execution-time metrics, from stats.json). Then the growth from the smallest to the largest size,
 overall and per stage.
@@ -34,22 +35,31 @@ _PACKED_ROW_BYTES = 16  # (int64, int64); the last round's star links are 24, a 
 _SAMPLE = 2000
 
 
-def _run(corpus: Path, config: str, beam_args: list[str], repeats: int) -> tuple[dict, dict]:
-    """The run with the least CPU of `repeats`, and its stats.json."""
-    best, best_stats = None, None
+def _run(corpus: Path, config: str, beam_args: list[str]) -> tuple[dict, dict]:
+    """One run of the corpus: its figures and its stats.json."""
+    output = Path(tempfile.mkdtemp(prefix="corpusbeam-scaling-"))
+    cmd = [sys.executable, "-m", "pipelines.cli", "--quiet", "run", "--config", config, "--input", str(corpus)]
+    result = measure([*cmd, "--output", str(output), "--overwrite", *beam_args], stdout=subprocess.DEVNULL)
+    if result["returncode"] != 0:
+        raise SystemExit(f"failed: {' '.join(cmd)}")
+    result["documents_path"] = output / "documents"
+    return result, json.loads((output / "stats.json").read_text())
+
+
+def _best_runs(corpora: list[Path], config: str, beam_args: list[str], repeats: int) -> list[tuple[dict, dict]]:
+    """Per corpus, the run with the least CPU of `repeats`. The repeats go round all corpora in turn,
+    so that a change in the shared machine's speed during the bench hits every size alike."""
+    best: list[tuple[dict, dict] | None] = [None] * len(corpora)
     for _ in range(repeats):
-        output = Path(tempfile.mkdtemp(prefix="corpusbeam-scaling-"))
-        cmd = [sys.executable, "-m", "pipelines.cli", "--quiet", "run", "--config", config, "--input", str(corpus)]
-        result = measure([*cmd, "--output", str(output), "--overwrite", *beam_args], stdout=subprocess.DEVNULL)
-        if result["returncode"] != 0:
-            raise SystemExit(f"failed: {' '.join(cmd)}")
-        stats = json.loads((output / "stats.json").read_text())
-        if best is None or result["cpu"] < best["cpu"]:
-            best, best_stats = result, stats
-            best["documents_path"] = output / "documents"
-        else:
-            shutil.rmtree(output, ignore_errors=True)
-    return best, best_stats
+        for i, corpus in enumerate(corpora):
+            result, stats = _run(corpus, config, beam_args)
+            if best[i] is None or result["cpu"] < best[i][0]["cpu"]:
+                if best[i] is not None:
+                    shutil.rmtree(best[i][0]["documents_path"].parent, ignore_errors=True)
+                best[i] = (result, stats)
+            else:
+                shutil.rmtree(result["documents_path"].parent, ignore_errors=True)
+    return best
 
 
 def _document_bytes(documents: Path) -> float:
@@ -79,9 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", default=str(ROOT / "configs" / "local.yaml"))
     args, beam_args = parser.parse_known_args(argv)
     rows = []
-    for size in args.sizes:
-        corpus = planted_corpus(size, args.seed, Path(args.corpus_dir))
-        result, stats = _run(corpus, args.config, beam_args, args.repeats)
+    corpora = [planted_corpus(size, args.seed, Path(args.corpus_dir)) for size in args.sizes]
+    for result, stats in _best_runs(corpora, args.config, beam_args, args.repeats):
         records = stats["input_records"]
         stages = {name: 1000 * seconds / records for name, seconds in stats["run"]["stage_seconds"].items()}
         rows.append((records, result, stats, stages))

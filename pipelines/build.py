@@ -22,7 +22,7 @@ from transforms.records import (
     document_row,
     rejected_row,
 )
-from transforms.write.transform import CheckDocumentRows, ComputeRunStats, WriteParquetRows
+from transforms.write.transform import CheckDocumentRows, ComputeRunStats, WriteParquetRows, WriteTextFile
 
 __all__ = ["Incremental", "build_pipeline", "output_paths", "parquet_files", "index_schema"]
 
@@ -104,5 +104,5 @@ def build_pipeline(
         "rejected": rejected,
         "clusters": clusters,
     } | "ComputeRunStats" >> ComputeRunStats()
-    stats | "WriteStats" >> beam.io.WriteToText(paths["stats"], shard_name_template="", num_shards=1)
+    stats | "WriteStats" >> WriteTextFile(paths["stats"])
     return {"documents": documents, "rejected": rejected, "clusters": clusters, "stats": stats}

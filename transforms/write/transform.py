@@ -23,7 +23,7 @@ from transforms.records import REJECTED_TAG, Document, document_row
 from transforms.write.parquet import check_row, hive_folder, row_groups
 from transforms.write.stats import cluster_items, document_items, file_items, rejected_items, render_stats
 
-__all__ = ["WriteParquetRows", "CheckDocumentRows", "ComputeRunStats"]
+__all__ = ["WriteParquetRows", "CheckDocumentRows", "ComputeRunStats", "WriteTextFile"]
 
 
 def _partitioned(row: dict, columns: tuple[str, ...], shards: int) -> tuple[tuple[str, int], dict]:
@@ -113,8 +113,35 @@ class CheckDocumentRows(beam.PTransform):
         return documents | "CheckRow" >> beam.ParDo(_CheckRowFn()).with_outputs(REJECTED_TAG, main="documents")
 
 
+class _StatsFn(beam.CombineFn):
+    """((kind, name), count) pairs -> the text of `stats.json`. Each bundle sums its pairs into one
+    dict before the shuffle, so the stage shuffles a dict per bundle, not a pair per record."""
+
+    def create_accumulator(self) -> dict[tuple[str, str], int]:
+        return {}
+
+    def add_input(self, sums: dict[tuple[str, str], int], item: tuple[tuple[str, str], int]) -> dict:
+        key, count = item
+        sums[key] = sums.get(key, 0) + count
+        return sums
+
+    def merge_accumulators(self, accumulators: Iterable[dict[tuple[str, str], int]]) -> dict:
+        merged: dict[tuple[str, str], int] = {}
+        for sums in accumulators:
+            for key, count in sums.items():
+                merged[key] = merged.get(key, 0) + count
+        return merged
+
+    def extract_output(self, sums: dict[tuple[str, str], int]) -> str:
+        return render_stats(sorted(sums.items()))
+
+
 class ComputeRunStats(beam.PTransform):
-    """{file_counts, documents, rejected, clusters} -> one JSON string (the run's `stats.json`)."""
+    """{file_counts, documents, rejected, clusters} -> one JSON string (the run's `stats.json`).
+
+    Every input file yields a count (an empty one too), so the input is never empty and the combine
+    needs no default value (whose side-input stages would cost every run's start-up).
+    """
 
     def expand(self, pcolls: dict[str, beam.PCollection]) -> beam.PCollection:
         items = (
@@ -123,10 +150,30 @@ class ComputeRunStats(beam.PTransform):
             pcolls["rejected"] | "RejectedItems" >> beam.FlatMap(rejected_items),
             pcolls["clusters"] | "ClusterItems" >> beam.FlatMap(cluster_items),
         )
-        return (
-            items
-            | "AllItems" >> beam.Flatten()
-            | "SumPerKey" >> beam.CombinePerKey(sum)
-            | "Collect" >> beam.combiners.ToList()
-            | "Render" >> beam.Map(render_stats)
-        )
+        return items | "AllItems" >> beam.Flatten() | "Sum" >> beam.CombineGlobally(_StatsFn()).without_defaults()
+
+
+class _WriteTextFileFn(beam.DoFn):
+    def __init__(self, path: str) -> None:
+        self._path = path
+
+    def process(self, text: str) -> Iterator[str]:
+        with FileSystems.create(self._path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+            handle.write(text.encode("utf-8") + b"\n")
+        yield self._path
+
+
+class WriteTextFile(beam.PTransform):
+    """A PCollection of one string -> the file `path` holding it, through Beam's FileSystems.
+
+    For the run's one small file (`stats.json`) instead of `WriteToText`, whose temporary-file
+    protocol is eleven transforms and three stages: the run already writes into a staging folder
+    that the driver publishes only after checking it, and a retried bundle rewrites the same file.
+    """
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self._path = path
+
+    def expand(self, text: beam.PCollection) -> beam.PCollection:
+        return text | "Write" >> beam.ParDo(_WriteTextFileFn(self._path))
