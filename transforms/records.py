@@ -88,7 +88,7 @@ def doc_key_for(source: str, record: int) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Document:
-    """One input document; cleaning and dedup fill in fields with `dataclasses.replace`."""
+    """One input document; cleaning and dedup fill in fields with `replace`."""
 
     doc_key: int
     id: str
