@@ -31,7 +31,7 @@ import tempfile
 from pathlib import Path
 
 import pyarrow.dataset as ds
-from speed import ROOT, measure, planted_corpus
+from speed import ROOT, add_corpus_arguments, measure, planted_corpus, quiet_run_command
 
 RUNNERS = {
     "memory": ["--runner=FnApiRunner"],
@@ -77,8 +77,7 @@ def run_engines(inputs: str, engines: list[str], sets: list[str]) -> list[tuple[
     results, reference = [], None
     for engine in engines:
         out = Path(tempfile.mkdtemp(prefix=f"corpusbeam-{engine}-"))
-        cmd = [sys.executable, "-m", "pipelines.cli", "--quiet", "run", "--config", str(ROOT / "configs" / "local.yaml")]
-        cmd += ["--input", inputs, "--output", str(out), "--overwrite", *sets, *RUNNERS[engine]]
+        cmd = quiet_run_command(str(ROOT / "configs" / "local.yaml"), inputs, out, *sets, *RUNNERS[engine])
         print(f"{engine}: {' '.join(cmd[2:])}", flush=True)
         figures = measure(cmd)
         if figures["returncode"] == 0:  # a failed engine is reported and the next one still runs
@@ -128,11 +127,9 @@ def print_bound(results: dict[str, dict], fixed: dict[str, dict], docs: int) -> 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--docs", type=int, default=10_000)
-    parser.add_argument("--seed", type=int, default=7)
+    add_corpus_arguments(parser, docs=10_000)
     parser.add_argument("--shards", type=int, default=1, help="cut the corpus into this many files first")
     parser.add_argument("--engines", nargs="+", default=list(RUNNERS), choices=list(RUNNERS))
-    parser.add_argument("--corpus-dir", default=str(ROOT / "out" / "bench"))
     parser.add_argument("--set", action="append", default=[], dest="overrides")
     parser.add_argument("--bound", action="store_true", help=f"also run on {_BOUND_DOCS} documents (docstring)")
     args = parser.parse_args(argv)

@@ -31,7 +31,7 @@ import tempfile
 from pathlib import Path
 
 import pyarrow.dataset as ds
-from speed import ROOT, measure, planted_corpus
+from speed import ROOT, add_corpus_arguments, measure, planted_corpus, quiet_run_command
 
 _PACKED_ROW_BYTES = 16  # (int64, int64); the last round's star links are 24, a small share
 _SAMPLE = 2000
@@ -41,8 +41,8 @@ _FIXED_DOCS = 100  # a run this small costs what every run costs whatever its si
 def _run(corpus: Path, config: str, beam_args: list[str]) -> tuple[dict, dict]:
     """One run of the corpus: its figures and its stats.json."""
     output = Path(tempfile.mkdtemp(prefix="corpusbeam-scaling-"))
-    cmd = [sys.executable, "-m", "pipelines.cli", "--quiet", "run", "--config", config, "--input", str(corpus)]
-    result = measure([*cmd, "--output", str(output), "--overwrite", *beam_args], stdout=subprocess.DEVNULL)
+    cmd = quiet_run_command(config, str(corpus), output, *beam_args)
+    result = measure(cmd, stdout=subprocess.DEVNULL)
     if result["returncode"] != 0:
         raise SystemExit(f"failed: {' '.join(cmd)}")
     result["documents_path"] = output / "documents"
@@ -87,8 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 30_000, 100_000])
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--corpus-dir", default=str(ROOT / "out" / "bench"))
+    add_corpus_arguments(parser, docs=None)
     parser.add_argument("--config", default=str(ROOT / "configs" / "local.yaml"))
     args, beam_args = parser.parse_known_args(argv)
     rows = []

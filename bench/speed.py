@@ -47,6 +47,21 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 
+def add_corpus_arguments(parser: argparse.ArgumentParser, docs: int | None) -> None:
+    """--docs (with this default; left out when None), --seed and --corpus-dir: the planted corpus a
+    bench runs on (`planted_corpus`)."""
+    if docs is not None:
+        parser.add_argument("--docs", type=int, default=docs)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--corpus-dir", default=str(ROOT / "out" / "bench"))
+
+
+def quiet_run_command(config: str, inputs: str, output: Path, *options: str) -> list[str]:
+    """`corpusbeam --quiet run` of `inputs` into `output` (overwritten), as a subprocess command."""
+    cli = [sys.executable, "-m", "pipelines.cli", "--quiet", "run"]
+    return [*cli, "--config", config, "--input", inputs, "--output", str(output), "--overwrite", *options]
+
+
 def planted_corpus(docs: int, seed: int, folder: Path) -> Path:
     """The planted corpus of `docs` documents, built once per (docs, seed)."""
     path = folder / f"planted-{docs}-{seed}.jsonl.gz"
@@ -285,10 +300,8 @@ def _line(name: str, result: dict, records: int, mb: float) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--docs", type=int, default=100_000)
-    parser.add_argument("--seed", type=int, default=7)
+    add_corpus_arguments(parser, docs=100_000)
     parser.add_argument("--threshold", type=float, default=0.8)
-    parser.add_argument("--corpus-dir", default=str(ROOT / "out" / "bench"))
     parser.add_argument("--config", default=str(ROOT / "configs" / "local.yaml"))
     parser.add_argument("--set", action="append", default=[], dest="overrides")
     parser.add_argument("--profile", action="store_true", help="profile one in-memory run instead")

@@ -4,9 +4,9 @@ Signatures are datasketch's: the permutations are those of `datasketch.MinHash(n
 (scheme `affine32`, drawn here the same way, because importing datasketch costs 0.4 s of every
 run's start-up: it imports scipy) and each shingle's 32-bit hash goes through the same fmix32 +
 affine map, so `MinHash(..., hashfunc=...)` over the same shingle hashes gives identical hash
-values (tests check this for several sizes and seeds). What we do instead of datasketch's per-shingle Python loop is hash all tokens of a
-text at once (`transforms.tokens`) and combine them into n-gram hashes and signatures as whole
-arrays. SCHEME names the way shingles are hashed: an index written by another scheme does not
+values (tests check this for several sizes and seeds). What we do instead of datasketch's
+per-shingle Python loop is hash all tokens of a text at once (`transforms.tokens`) and combine them
+into n-gram hashes and signatures as whole arrays. SCHEME names the way shingles are hashed: an index written by another scheme does not
 compare and is refused.
 """
 
