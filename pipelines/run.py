@@ -43,6 +43,7 @@ from transforms.dedup.index import PARAMS_KEY, index_params, params_problem
 from transforms.dedup.transform import SHUFFLE_RECEIVED, SHUFFLE_SENT
 from transforms.metrics import NAMESPACE, heartbeat
 from transforms.write.accounting import accounting_problems
+from transforms.files import delete_folder, matching_paths
 
 __all__ = ["RunError", "SUCCESS_MARKER", "run", "prepare", "stage_seconds"]
 
@@ -70,7 +71,7 @@ def _check_inputs(patterns: list[str]) -> set[str]:
         raise RunError("no input: give at least one --input PATTERN")
     files: set[str] = set()
     for pattern in patterns:
-        matched = _matches(pattern)
+        matched = matching_paths(pattern)
         if not matched:
             raise RunError(f"--input {pattern!r} matches no file: check the path and quote glob patterns")
         files.update(matched)
@@ -80,8 +81,13 @@ def _check_inputs(patterns: list[str]) -> set[str]:
 def _published(output: str) -> list[str]:
     """The files of a published run in `output` (outputs, stats.json and the success marker)."""
     paths = output_paths(output)
-    existing = [p for name in _OUTPUTS for p in _matches(_join(paths[name], "**"))]
-    return existing + _matches(paths["stats"]) + _matches(paths["report"]) + _matches(_join(output, SUCCESS_MARKER))
+    existing = [p for name in _OUTPUTS for p in matching_paths(_join(paths[name], "**"))]
+    return (
+        existing
+        + matching_paths(paths["stats"])
+        + matching_paths(paths["report"])
+        + matching_paths(_join(output, SUCCESS_MARKER))
+    )
 
 
 def _join(folder: str, name: str) -> str:
@@ -96,7 +102,7 @@ def _prepare_output(output: str, overwrite: bool) -> str:
     existing = _published(output)
     if existing and not overwrite:
         raise RunError(f"{output!r} already holds a run ({len(existing)} files); pass --overwrite to replace it")
-    stale = _matches(_join(output, _STAGING_PREFIX + "*"))
+    stale = matching_paths(_join(output, _STAGING_PREFIX + "*"))
     if stale:
         logger.warning(
             "%s holds %d files of runs that did not finish (%s*); they are not part of any output",
@@ -125,14 +131,6 @@ def _check_writable(output: str, staging: str) -> None:
         ) from None
 
 
-def _delete_folder(folder: str) -> None:
-    files = _matches(_join(folder, "**"))
-    if files:
-        FileSystems.delete(files)
-    if FileSystems.exists(folder):
-        FileSystems.delete([folder])
-
-
 def _publish(staging: str, output: str, stats: dict) -> None:
     """Replace the published run in `output` by the staged one; `_SUCCESS` is written last.
 
@@ -145,12 +143,12 @@ def _publish(staging: str, output: str, stats: dict) -> None:
         FileSystems.delete([marker])
     staged, final = output_paths(staging), output_paths(output)
     for name in _OUTPUTS:
-        _delete_folder(final[name])  # with any Hive subfolders of the old run
+        delete_folder(final[name])  # with any Hive subfolders of the old run
     for name in ("stats", "report"):
         if FileSystems.exists(final[name]):
             FileSystems.delete([final[name]])
     for name in _OUTPUTS:
-        sources = _matches(parquet_files(staged[name]))
+        sources = matching_paths(parquet_files(staged[name]))
         targets = [final[name] + src[len(staged[name]) :] for src in sources]
         for folder in sorted({target.rsplit("/", 1)[0] for target in targets}):
             if not FileSystems.exists(folder):
@@ -161,13 +159,9 @@ def _publish(staging: str, output: str, stats: dict) -> None:
         FileSystems.rename([staged["report"]], [final["report"]])
     with FileSystems.create(final["stats"]) as handle:
         handle.write(json.dumps(stats, indent=2).encode("utf-8"))
-    _delete_folder(staging)
+    delete_folder(staging)
     with FileSystems.create(marker) as handle:
         handle.write(b"")
-
-
-def _matches(pattern: str) -> list[str]:
-    return [m.path for m in FileSystems.match([pattern])[0].metadata_list]
 
 
 def prepare(argv: list[str]) -> tuple[PipelineOptions, RunConfig, CorpusOptions]:
@@ -249,7 +243,7 @@ def _prior_index_files(corpus, root: str, output: str, run_date: str | None) -> 
             raise RunError("--incremental needs --run_date (earlier runs are DIR/run_date=*/) or --prior_index PATTERN")
         patterns = [_join(root, "run_date=*/index/*.parquet")]
     files = []
-    for path in sorted({m for pattern in patterns for m in _matches(pattern)}):
+    for path in sorted({m for pattern in patterns for m in matching_paths(pattern)}):
         dated = _RUN_DATE.search(path)
         if _within(path, output) or (run_date and dated and dated.group(1) >= run_date):
             logger.info("prior index: leaving out %s (this run's partition or a later one)", path)
@@ -360,7 +354,7 @@ def stage_seconds(result) -> dict[str, float] | None:
 
 def _row_count(pattern: str) -> int:
     total = 0
-    for path in _matches(pattern):
+    for path in matching_paths(pattern):
         with FileSystems.open(path) as handle:
             total += pq.ParquetFile(handle).metadata.num_rows
     return total
@@ -436,7 +430,7 @@ def run(argv: list[str]) -> dict:
             )
         _check_shuffles(counters)
     except BaseException:
-        _delete_folder(staging)
+        delete_folder(staging)
         raise
     bands, rows = resolve_lsh(config.dedup)
     stats["run"] = {

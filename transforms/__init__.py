@@ -4,6 +4,7 @@
 In each stage package, `transform` holds the Beam composites and every other module is plain
 typed functions without a Beam import. Shared by every stage: `records` (the record types and
 Parquet schemas), `config` (the run profile), `metadata` (dates and sites), `metrics` (counters
-and progress), `failures` and `guarded` (a record a step fails on becomes a rejected row).
+and progress), `failures` and `guarded` (a record a step fails on becomes a rejected row), `files`
+(folders through Beam's FileSystems).
 Nothing is imported here, so importing a pure module stays cheap.
 """

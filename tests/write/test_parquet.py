@@ -1,9 +1,13 @@
-"""Parquet rows and files without a pipeline: Hive folders, row groups of a bounded size, the row check."""
+"""Parquet rows and files without a pipeline: Hive folders, files written row by row in row groups of
+a bounded size, the row check."""
+
+import io
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
-from transforms.write.parquet import HIVE_NULL, check_row, hive_folder, row_groups
+from transforms.write.parquet import HIVE_NULL, ParquetRowWriter, check_row, hive_folder
 
 SCHEMA = pa.schema([("doc_key", pa.int64()), ("text", pa.string())])
 
@@ -14,18 +18,30 @@ def test_hive_folder_quotes_values_and_names_nulls_as_hive_does():
     assert hive_folder(("site",), row) == "site=a%20b%2Fc"
 
 
+def _written(rows: list[dict], limit: int) -> pq.ParquetFile:
+    buffer = io.BytesIO()
+    writer = ParquetRowWriter(buffer, SCHEMA, "zstd", limit)
+    for row in rows:
+        writer.write(row)
+    writer.close()
+    return pq.ParquetFile(io.BytesIO(buffer.getvalue()))
+
+
 def test_row_groups_keep_every_row_in_order_and_bound_their_size():
     rows = [{"doc_key": i, "text": "x" * 1000} for i in range(5000)]
     limit = 1 << 20
     batch = pa.RecordBatch.from_pylist(rows[:1024], schema=SCHEMA).nbytes  # rows are converted 1024 at a time
-    groups = list(row_groups(rows, SCHEMA, limit=limit))
-    assert len(groups) == 3
-    assert all(g.nbytes < limit + batch for g in groups)  # a group ends with the batch that crosses the limit
-    assert [r["doc_key"] for g in groups for r in g.to_pylist()] == list(range(5000))
+    written = _written(rows, limit)
+    groups = [written.read_row_group(i) for i in range(written.num_row_groups)]
+    assert [g.num_rows for g in groups] == [2048, 2048, 904]  # the batch that crosses the limit ends a group
+    assert all(g.nbytes < limit + batch for g in groups)
+    assert written.read().to_pylist() == rows
 
 
-def test_no_rows_make_no_row_group():
-    assert list(row_groups([], SCHEMA, limit=1 << 20)) == []
+def test_a_file_without_rows_holds_the_schema():
+    written = _written([], limit=1 << 20)
+    assert written.num_row_groups == 0
+    assert written.schema_arrow == SCHEMA
 
 
 def test_check_row_names_the_column_with_a_lone_surrogate():

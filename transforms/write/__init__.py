@@ -1,8 +1,8 @@
 """Write: rows -> Parquet tables, and every output counted into `stats.json`.
 
-`transform` holds the Beam composites; the pure modules: `parquet` (Hive folders, row groups, the
-row check), `stats` (the counts behind `stats.json`), `accounting` (every input record is a
-document or a rejected row).
+`transform` holds the Beam composites; the pure modules: `parquet` (Hive folders, a file written
+row by row in bounded row groups, the row check), `stats` (the counts behind `stats.json`),
+`accounting` (every input record is a document or a rejected row).
 """
 
 from transforms.exports import lazy_exports

@@ -1,17 +1,17 @@
-"""Parquet rows and files: the Hive folder of a partitioned row, Arrow row groups of a bounded size,
-and the check that a row can be encoded at all."""
+"""Parquet rows and files: the Hive folder of a partitioned row, a file written row by row in row
+groups of a bounded size, and the check that a row can be encoded at all."""
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterable, Iterator
+from typing import BinaryIO
 from urllib.parse import quote
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from transforms.records import encodable
 
-__all__ = ["HIVE_NULL", "hive_folder", "row_groups", "check_row"]
+__all__ = ["HIVE_NULL", "hive_folder", "ParquetRowWriter", "check_row"]
 
 HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"  # the folder of rows whose partition value is null
 
@@ -29,18 +29,45 @@ def hive_folder(columns: tuple[str, ...], row: dict) -> str:
 _BATCH_ROWS = 1024  # rows converted to Arrow at a time; a row group's size is checked per batch
 
 
-def row_groups(rows: Iterable[dict], schema: pa.Schema, limit: int) -> Iterator[pa.Table]:
-    """Rows as Arrow tables of about `limit` bytes each (the last one smaller)."""
-    batches: list[pa.RecordBatch] = []
-    size, iterator = 0, iter(rows)
-    while chunk := list(itertools.islice(iterator, _BATCH_ROWS)):
-        batches.append(pa.RecordBatch.from_pylist(chunk, schema=schema))
-        size += batches[-1].nbytes
-        if size >= limit:
-            yield pa.Table.from_batches(batches)
-            batches, size = [], 0
-    if batches:
-        yield pa.Table.from_batches(batches)
+class ParquetRowWriter:
+    """Rows written one at a time into one Parquet file: converted to Arrow 1,024 at a time and
+    written as row groups of about `limit` bytes of Arrow data (a group ends with the batch that
+    crosses it), so a file's rows are never all in memory."""
+
+    def __init__(self, handle: BinaryIO, schema: pa.Schema, codec: str, limit: int) -> None:
+        self._writer = pq.ParquetWriter(handle, schema, compression=codec)
+        self._schema = schema
+        self._limit = limit
+        self._rows: list[dict] = []
+        self._batches: list[pa.RecordBatch] = []
+        self._size = 0
+
+    def write(self, row: dict) -> None:
+        self._rows.append(row)
+        if len(self._rows) == _BATCH_ROWS:
+            self._convert()
+
+    def close(self) -> None:
+        """Write what is buffered and the file's footer (a file without rows holds the schema)."""
+        self._convert()
+        self._write_group()
+        self._writer.close()
+
+    def _convert(self) -> None:
+        if not self._rows:
+            return
+        batch = pa.RecordBatch.from_pylist(self._rows, schema=self._schema)
+        self._rows = []
+        self._batches.append(batch)
+        self._size += batch.nbytes
+        if self._size >= self._limit:
+            self._write_group()
+
+    def _write_group(self) -> None:
+        if self._batches:
+            group = pa.Table.from_batches(self._batches)
+            self._writer.write_table(group, row_group_size=group.num_rows)
+            self._batches, self._size = [], 0
 
 
 def check_row(row: dict[str, object]) -> dict[str, object]:

@@ -1,0 +1,56 @@
+"""Tier 2: the Parquet table writer with TestPipeline, read back with pyarrow."""
+
+import apache_beam as beam
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from transforms.config import OutputConfig
+from transforms.write.transform import WriteParquetRows, _PublishFilesFn, _write_file
+
+SCHEMA = pa.schema([("doc_key", pa.int64()), ("text", pa.string())])
+ROWS = [{"doc_key": i, "text": f"row {i}"} for i in range(3000)]
+
+
+def _table(folder):
+    files = sorted(p.name for p in folder.iterdir())
+    return files, pq.read_table(folder, schema=SCHEMA).to_pylist()
+
+
+def _write(test_pipeline, rows, folder, **config):
+    with test_pipeline as p:
+        # Three bundles after the shuffle, so three bundle files to publish.
+        grouped = p | beam.Create([(i % 3, row) for i, row in enumerate(rows)]) | beam.GroupByKey()
+        grouped | beam.FlatMap(lambda kv: kv[1]) | WriteParquetRows(str(folder), SCHEMA, OutputConfig(**config))
+
+
+def test_bundle_files_are_published_under_their_final_names_with_every_row_once(test_pipeline, tmp_path):
+    _write(test_pipeline, ROWS, tmp_path / "t")
+    files, rows = _table(tmp_path / "t")
+    assert files and files == [f"part-{i:05d}-of-{len(files):05d}.parquet" for i in range(len(files))]
+    assert sorted(rows, key=lambda r: r["doc_key"]) == ROWS  # and no temporary folder is left
+
+
+def test_an_empty_table_is_one_file_of_its_schema(test_pipeline, tmp_path):
+    _write(test_pipeline, [], tmp_path / "t")
+    assert _table(tmp_path / "t") == (["part-00000-of-00001.parquet"], [])
+
+
+@pytest.mark.parametrize("rows", [ROWS, ROWS[:2]])
+def test_num_shards_gives_that_many_files(test_pipeline, tmp_path, rows):
+    _write(test_pipeline, rows, tmp_path / "t", num_shards=4)
+    files, written = _table(tmp_path / "t")
+    assert files == [f"part-{i:05d}-of-00004.parquet" for i in range(4)]
+    assert sorted(written, key=lambda r: r["doc_key"]) == rows
+
+
+def test_a_retried_publish_finds_its_files_in_place(tmp_path):
+    temp = tmp_path / "t" / "_temporary-x"
+    config = OutputConfig()
+    paths = [_write_file(str(temp / f"{name}.parquet"), ROWS[i::2], SCHEMA, config) for i, name in enumerate("ab")]
+    publish = _PublishFilesFn(str(tmp_path / "t"), str(temp), SCHEMA, config, 0)
+    finals = list(publish.process((0, ["", *paths])))
+    assert list(publish.process((0, ["", *paths]))) == finals  # the second attempt moves nothing
+    files, rows = _table(tmp_path / "t")
+    assert files == ["part-00000-of-00002.parquet", "part-00001-of-00002.parquet"]
+    assert sorted(rows, key=lambda r: r["doc_key"]) == ROWS
