@@ -41,9 +41,9 @@ from transforms.config import RunConfig, load_config
 from transforms.dedup.decide import resolve_lsh
 from transforms.dedup.index import PARAMS_KEY, index_params, params_problem
 from transforms.dedup.transform import SHUFFLE_RECEIVED, SHUFFLE_SENT
+from transforms.files import delete_folder, matching_paths
 from transforms.metrics import NAMESPACE, heartbeat
 from transforms.write.accounting import accounting_problems
-from transforms.files import delete_folder, matching_paths
 
 __all__ = ["RunError", "SUCCESS_MARKER", "run", "prepare", "stage_seconds"]
 

@@ -484,8 +484,45 @@ def drop_repeated_paragraphs(text: str, counter_inc_fn: CounterIncFn, tokens: To
     width = hashes.size - _REPEAT_SHINGLE + 1
     grams = sum(hashes[i : i + width] * _REPEAT_WEIGHTS[i] for i in range(_REPEAT_SHINGLE)) if width > 0 else hashes[:0]
     # The tokens of unit k are hashes[starts[k]:ends[k]]: a token never spans a line break.
-    starts = np.searchsorted(line_of, [first for first, _ in units]).tolist()
-    ends = np.searchsorted(line_of, [last for _, last in units]).tolist()
+    starts = np.searchsorted(line_of, [first for first, _ in units])
+    ends = np.searchsorted(line_of, [last for _, last in units])
+    if not _may_repeat(grams, starts, ends):
+        return text
+    return _drop_repeats(text, lines, units, grams, starts.tolist(), ends.tolist(), counter_inc_fn)
+
+
+def _may_repeat(grams: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> bool:
+    """Whether some unit has its share of 4-grams in the units before it, kept or not, for all units
+    at once: the units kept before one are among those, so when none has, none is a repeat."""
+    counts = np.maximum(ends - _REPEAT_SHINGLE + 1 - starts, 0)  # unit k's 4-grams: grams[starts[k]:][:counts[k]]
+    total = int(counts.sum())
+    if not total:
+        return False
+    unit = np.repeat(np.arange(counts.size), counts)
+    offsets = np.cumsum(counts) - counts
+    values = grams[np.arange(total) - offsets[unit] + starts[unit]]
+    order = np.lexsort((unit, values))  # by value, then unit
+    values, unit = values[order], unit[order]
+    distinct = np.ones(total, dtype=bool)  # (value, unit) pairs once
+    distinct[1:] = (values[1:] != values[:-1]) | (unit[1:] != unit[:-1])
+    values, unit = values[distinct], unit[distinct]
+    earlier = np.zeros(values.size, dtype=bool)  # the value is in a unit before this one
+    earlier[1:] = values[1:] == values[:-1]
+    shingles = np.bincount(unit, minlength=counts.size)
+    seen = np.bincount(unit, weights=earlier, minlength=counts.size)
+    return bool(np.any((shingles >= _REPEAT_MIN_SHINGLES) & (seen >= _REPEAT_SHARE * shingles)))
+
+
+def _drop_repeats(
+    text: str,
+    lines: list[str],
+    units: list[tuple[int, int]],
+    grams: np.ndarray,
+    starts: list[int],
+    ends: list[int],
+    counter_inc_fn: CounterIncFn,
+) -> str:
+    """`drop_repeated_paragraphs` unit by unit, each against the units kept before it."""
     seen: set[int] = set()
     kept: list[str] = []
     for (first, last), start, end in zip(units, starts, ends):

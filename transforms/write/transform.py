@@ -20,10 +20,10 @@ from apache_beam.transforms.window import GlobalWindows
 from apache_beam.utils.windowed_value import WindowedValue
 
 from transforms.config import OutputConfig
+from transforms.files import delete_folder
 from transforms.guarded import guarded
 from transforms.metrics import get_counter_inc_fn
 from transforms.records import REJECTED_TAG, Document, document_row
-from transforms.files import delete_folder
 from transforms.write.parquet import ParquetRowWriter, check_row, hive_folder
 from transforms.write.stats import cluster_items, document_items, file_items, rejected_items, render_stats
 
