@@ -94,16 +94,20 @@ def run_engines(inputs: str, engines: list[str], sets: list[str]) -> list[tuple[
 def print_table(results: list[tuple[str, dict]], docs: int) -> None:
     print(
         f"{'engine':8s} {'wall s':>8s} {'docs/s':>8s} {'CPU s':>8s} {'cores':>6s} {'RSS sum':>9s}  "
-        f"{'driver':>7s} {'workers':>7s} {'JVM':>7s}  same"
+        f"{'driver':>7s} {'workers':>7s} {'JVM':>7s}  {'RSS GB: driver':>14s} {'workers':>7s} {'JVM':>5s}  same"
     )
     for engine, f in results:
-        kinds = f["cpu_by_kind"]
+        kinds, rss = f["cpu_by_kind"], {kind: size / 2**30 for kind, size in f["rss_by_kind"].items()}
         print(
             f"{engine:8s} {f['wall']:8.1f} {docs / f['wall']:8.0f} {f['cpu']:8.1f} {f['cpu'] / f['wall']:6.2f} "
             f"{f['rss_sum'] / 2**30:7.2f} GB  {kinds.get('driver', 0):7.1f} {kinds.get('python', 0):7.1f} "
-            f"{kinds.get('java', 0):7.1f}  {f['same']}"
+            f"{kinds.get('java', 0):7.1f}  {rss.get('driver', 0):14.2f} {rss.get('python', 0):7.2f} "
+            f"{rss.get('java', 0):5.2f}  {f['same']}"
         )
-    print("(driver, workers, JVM: CPU seconds of the driver process, the SDK worker processes, the job server's JVM)")
+    print(
+        "(driver, workers, JVM: CPU seconds, then the largest RSS sum, of the driver process, the SDK worker "
+        "processes, the job server's JVM)"
+    )
 
 
 def print_bound(results: dict[str, dict], fixed: dict[str, dict], docs: int) -> None:

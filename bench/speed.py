@@ -114,14 +114,16 @@ def _tree(pid: int) -> list[tuple[int, int, float]]:
 
 
 def measure(cmd: list[str], stdout: int | None = None) -> dict:
-    """Run `cmd`; its wall time, CPU time, peak RSS (tree sum and largest process) and CPU by kind of
-    process (`_process_kind`; sampled every 0.2 s, so a process's last 0.2 s may be missed).
+    """Run `cmd`; its wall time, CPU time, peak RSS (tree sum, largest process, and each kind of process's
+    largest sum) and CPU by kind of process (`_process_kind`; sampled every 0.2 s, so a process's last
+    0.2 s may be missed).
 
     CPU time is the larger of the reaped children's rusage and the sum of the samples."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=stdout)
     peak = {"sum": 0, "max": 0}
+    rss_by_kind: dict[str, int] = {}
     cpu_of: dict[int, tuple[str, float]] = {}
 
     def sample() -> None:
@@ -129,12 +131,16 @@ def measure(cmd: list[str], stdout: int | None = None) -> dict:
             tree = _tree(proc.pid)
             peak["sum"] = max(peak["sum"], sum(rss for _, rss, _ in tree))
             peak["max"] = max(peak["max"], max((rss for _, rss, _ in tree), default=0))
-            for pid, _, cpu in tree:
+            rss_now: dict[str, int] = {}
+            for pid, rss, cpu in tree:
                 try:
                     kind = cpu_of[pid][0] if pid in cpu_of else _process_kind(pid, proc.pid)
                 except (FileNotFoundError, ProcessLookupError):
                     continue
                 cpu_of[pid] = (kind, cpu)
+                rss_now[kind] = rss_now.get(kind, 0) + rss
+            for kind, rss in rss_now.items():
+                rss_by_kind[kind] = max(rss_by_kind.get(kind, 0), rss)
             time.sleep(0.2)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -156,6 +162,7 @@ def measure(cmd: list[str], stdout: int | None = None) -> dict:
         "cpu_by_kind": by_kind,
         "rss_sum": peak["sum"],
         "rss_max": peak["max"],
+        "rss_by_kind": rss_by_kind,
         "returncode": returncode,
     }
 
