@@ -30,6 +30,9 @@ from transforms.write.stats import cluster_items, document_items, file_items, re
 __all__ = ["WriteParquetRows", "CheckDocumentRows", "ComputeRunStats", "WriteTextFile"]
 
 
+_PATHS_KEY = 0  # every temporary path of a table, in one group
+
+
 def _partitioned(row: dict, columns: tuple[str, ...], shards: int, counter: str) -> tuple[tuple[str, int], dict]:
     _count(counter)
     return (hive_folder(columns, row), row["doc_key"] % shards), row
@@ -70,8 +73,8 @@ class _WritePartitionFileFn(beam.DoFn):
 
 
 class _WriteBundleFileFn(beam.DoFn):
-    """Rows -> one temporary Parquet file per bundle that has rows, whose path comes out when the
-    bundle ends. Each attempt writes a new file: only the paths of committed bundles reach
+    """Rows -> one temporary Parquet file per bundle that has rows, whose path comes out (keyed for
+    `_PublishFilesFn`'s one group) when the bundle ends. Each attempt writes a new file: only the paths of committed bundles reach
     `_PublishFilesFn`, so a retried bundle's rows are published once."""
 
     def __init__(self, temp_folder: str, schema: pa.Schema, config: OutputConfig, counter: str) -> None:
@@ -99,19 +102,19 @@ class _WriteBundleFileFn(beam.DoFn):
             handle, writer = self._file
             with handle:
                 writer.close()
-            yield GlobalWindows.windowed_value(self._path)
+            yield GlobalWindows.windowed_value((_PATHS_KEY, self._path))
 
 
 class _WriteShardFileFn(beam.DoFn):
-    """(shard, rows) -> the rows as one temporary Parquet file, its path."""
+    """(shard, rows) -> the rows as one temporary Parquet file, its path (keyed as above)."""
 
     def __init__(self, temp_folder: str, schema: pa.Schema, config: OutputConfig) -> None:
         self._temp_folder = temp_folder
         self._schema = schema
         self._config = config
 
-    def process(self, element: tuple[int, Iterable[dict]]) -> Iterator[str]:
-        yield _write_file(f"{self._temp_folder}/{uuid.uuid4().hex}.parquet", element[1], self._schema, self._config)
+    def process(self, element: tuple[int, Iterable[dict]]) -> Iterator[tuple[int, str]]:
+        yield _PATHS_KEY, _write_file(f"{self._temp_folder}/{uuid.uuid4().hex}.parquet", element[1], self._schema, self._config)
 
 
 class _RoundRobinFn(beam.DoFn):
@@ -160,8 +163,8 @@ class _PublishFilesFn(beam.DoFn):
         yield from finals
 
 
-def _one_group(path: str) -> tuple[int, str]:
-    return 0, path
+def _no_path(_: bytes) -> tuple[int, str]:
+    return _PATHS_KEY, ""
 
 
 class WriteParquetRows(beam.PTransform):
@@ -208,11 +211,10 @@ class WriteParquetRows(beam.PTransform):
             temporary = rows | "WriteBundleFiles" >> beam.ParDo(
                 _WriteBundleFileFn(temp_folder, self._schema, self._config, counter)
             )
-        always = rows.pipeline | "Start" >> beam.Impulse() | "NoPath" >> beam.Map(lambda _: "")
+        always = rows.pipeline | "Start" >> beam.Impulse() | "NoPath" >> beam.Map(_no_path)
         return (
             (temporary, always)
             | "AllPaths" >> beam.Flatten()
-            | "OneGroup" >> beam.Map(_one_group)
             | "GroupPaths" >> beam.GroupByKey()
             | "Publish" >> beam.ParDo(_PublishFilesFn(self._folder, temp_folder, self._schema, self._config, shards))
         )
