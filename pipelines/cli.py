@@ -31,9 +31,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a corpus job", epilog=_RUN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     # Imports Beam, only once logging is set up. Its ~1,700 modules make objects that live as long as
-    # the process: frozen, out of the collector's sight, the collections while they load and every
-    # full collection after (each walked them all: about 0.1 s) are spared. Only on the first import:
-    # a process that runs several commands must not freeze what an earlier one left.
+    # the process: no collection while they load, then frozen out of the collector's sight, so that
+    # no full collection walks them again (each did, for about 0.1 s). On the first import only: a
+    # process that runs several commands must not freeze what an earlier one left.
     first = "apache_beam" not in sys.modules
     gc.disable()
     try:
