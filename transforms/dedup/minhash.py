@@ -6,8 +6,8 @@ run's start-up: it imports scipy) and each shingle's 32-bit hash goes through th
 affine map, so `MinHash(..., hashfunc=...)` over the same shingle hashes gives identical hash
 values (tests check this for several sizes and seeds). What we do instead of datasketch's
 per-shingle Python loop is hash all tokens of a text at once (`transforms.tokens`) and combine them
-into n-gram hashes and signatures as whole arrays. SCHEME names the way shingles are hashed: an index written by another scheme does not
-compare and is refused.
+into n-gram hashes and signatures as whole arrays. SCHEME names the way shingles are hashed: an
+index written by another scheme does not compare and is refused.
 """
 
 from __future__ import annotations

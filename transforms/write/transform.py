@@ -87,21 +87,21 @@ class _WriteBundleFileFn(beam.DoFn):
         self._inc = get_counter_inc_fn()
 
     def start_bundle(self) -> None:
-        self._path: str | None = None
-        self._file: tuple[BinaryIO, ParquetRowWriter] | None = None
+        self._path = ""
+        self._handle: BinaryIO | None = None
+        self._writer: ParquetRowWriter | None = None
 
     def process(self, row: dict) -> None:
-        if self._file is None:
+        if self._writer is None:
             self._path = f"{self._temp_folder}/{uuid.uuid4().hex}.parquet"
-            self._file = _open_writer(self._path, self._schema, self._config)
-        self._file[1].write(row)
+            self._handle, self._writer = _open_writer(self._path, self._schema, self._config)
+        self._writer.write(row)
         self._inc(self._counter)
 
     def finish_bundle(self) -> Iterator[WindowedValue]:
-        if self._file is not None:
-            handle, writer = self._file
-            with handle:
-                writer.close()
+        if self._writer is not None:
+            with self._handle:
+                self._writer.close()
             yield GlobalWindows.windowed_value((_PATHS_KEY, self._path))
 
 
