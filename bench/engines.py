@@ -1,7 +1,7 @@
 """The same `corpusbeam run` on every local engine, on the planted corpus: time, CPU, memory, same output.
 
     python bench/engines.py [--docs 10000] [--shards 1] [--engines memory prism flink spark] [--set KEY=VALUE ...]
-        [--bound]
+        [--bound] [--beam-option=--FLAG=VALUE ...]
 
 Needs `make runners`. For each engine: wall time, docs/s, CPU seconds (user + system of the run and
 every process under it: driver, job server, SDK workers), how many cores that kept busy on average
@@ -10,6 +10,9 @@ documents/, rejected/ and clusters/ tables and stats.json counts equal the in-me
 
 With `--shards N` the corpus is first cut into N consecutive gzip shards, as crawls and dumps come:
 the engines read a file per worker, where one file is read by one worker only.
+
+`--beam-option` passes a Beam flag to every engine's run, e.g.
+`--engines spark --beam-option=--job_server_jvm_property=-Xmx2g` for a smaller JVM heap.
 
 With `--bound` (and `memory` among the engines) every engine also runs on a 100-document corpus,
 whose wall time is its fixed cost (start-up, job submission, shut-down), and the bench prints the
@@ -135,11 +138,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shards", type=int, default=1, help="cut the corpus into this many files first")
     parser.add_argument("--engines", nargs="+", default=list(RUNNERS), choices=list(RUNNERS))
     parser.add_argument("--set", action="append", default=[], dest="overrides")
+    parser.add_argument("--beam-option", action="append", default=[], dest="beam_options", help="a Beam flag for every run")
     parser.add_argument("--bound", action="store_true", help=f"also run on {_BOUND_DOCS} documents (docstring)")
     args = parser.parse_args(argv)
     if args.bound and "memory" not in args.engines:
         parser.error("--bound compares with the in-memory run: add memory to --engines")
-    sets = sum((["--set", s] for s in args.overrides), [])
+    sets = sum((["--set", s] for s in args.overrides), args.beam_options)
     fixed = {}
     if args.bound:
         small = planted_corpus(_BOUND_DOCS, args.seed, Path(args.corpus_dir))
