@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 from apache_beam.options.pipeline_options import (
     DebugOptions,
@@ -22,6 +23,7 @@ __all__ = [
     "CorpusOptions",
     "DEFAULT_RUNNER",
     "RunnerRefused",
+    "SparkStorageOptions",
     "beam_flags",
     "effective_runner",
     "engine_defaults",
@@ -46,6 +48,19 @@ _REFUSED_RUNNERS = {
 
 class RunnerRefused(ValueError):
     """The requested runner is known to lose data or cannot run this pipeline."""
+
+
+class SparkStorageOptions(PipelineOptions):
+    """--storage_level of Beam's Java Spark runner, which the Python SDK does not declare: declared here,
+    it is parsed (not warned about as unknown) and passed on to the job like Beam's own options."""
+
+    @classmethod
+    def _add_argparse_args(cls, parser) -> None:
+        parser.add_argument(
+            "--storage_level",
+            default=None,
+            help=f"how Spark caches a PCollection that two steps read (local engine default: {SPARK_STORAGE_LEVEL})",
+        )
 
 
 class CorpusOptions(PipelineOptions):
@@ -132,8 +147,15 @@ JOB_STREAM_TIMEOUT_S = 7 * 24 * 3600
 # An embedded engine's JVM compiles with C1 only. A local job is too short for C2's optimised code to
 # repay the CPU it spends compiling, on the cores the SDK workers need: on 20k planted documents
 # Spark's JVM took 20 s of CPU instead of 37 s, and on 100k 28 s instead of 54 s (bench/engines.py).
-# Any --job_server_jvm_property replaces it (-XX:TieredStopAtLevel=4 restores C2).
+# Spark's embedded engine also serialises with Kryo: Java serialisation cannot write the Beam runner's
+# cached partitions (RawUnionValue) to disk, so without it SPARK_STORAGE_LEVEL failed the job.
+# A --job_server_jvm_property replaces only the default it names (-XX:TieredStopAtLevel=4 restores C2).
 LOCAL_ENGINE_JVM = ("-XX:TieredStopAtLevel=1",)
+LOCAL_SPARK_JVM = ("-Dspark.serializer=org.apache.spark.serializer.KryoSerializer",)
+# Beam's Spark runner caches every PCollection read twice in memory only (MEMORY_ONLY): under a capped
+# heap Spark dropped the partitions that did not fit and computed them again (100k planted documents,
+# -Xmx2g: 107 s instead of 69 s, the SDK workers' CPU 171 s instead of 93 s). It spills them instead.
+SPARK_STORAGE_LEVEL = "MEMORY_AND_DISK"
 _BEAM_JOB_SERVER_TIMEOUT_S = 300
 _JOB_SERVICE_RUNNERS = {"portablerunner", "portable", "flinkrunner", "flink", "sparkrunner", "spark"} | _PRISM_NAMES
 
@@ -234,9 +256,24 @@ def engine_defaults(options: PipelineOptions) -> list[str]:
     # TaskManagers of a cluster would all ask the one driver for workers (Beam's default there: DOCKER).
     if local and not portable.environment_type:
         flags += ["--environment_type=LOOPBACK", f"--experiments={PROCESS_WORKERS}", f"--sdk_worker_parallelism={cores}"]
-    if local and not options.view_as(JobServerOptions).job_server_jvm_properties:
-        flags += [f"--job_server_jvm_property={prop}" for prop in LOCAL_ENGINE_JVM]
+    if local:
+        given = {_jvm_property_name(prop) for prop in options.view_as(JobServerOptions).job_server_jvm_properties or ()}
+        jvm = LOCAL_ENGINE_JVM + (LOCAL_SPARK_JVM if engine == "spark" else ())
+        flags += [f"--job_server_jvm_property={prop}" for prop in jvm if _jvm_property_name(prop) not in given]
+    if local and engine == "spark" and not options.view_as(SparkStorageOptions).storage_level:
+        flags.append(f"--storage_level={SPARK_STORAGE_LEVEL}")
     return flags
+
+
+def _jvm_property_name(prop: str) -> str:
+    """What a JVM flag sets, so that a user's flag replaces the default for the same thing:
+    -Dspark.serializer=X -> -Dspark.serializer, -XX:TieredStopAtLevel=4 and -XX:+Foo -> -XX:..., -Xmx2g -> -Xmx."""
+    if prop.startswith("-XX:"):
+        return "-XX:" + prop[4:].lstrip("+-").split("=", 1)[0]
+    if prop.startswith("-D"):
+        return prop.split("=", 1)[0]
+    match = re.match(r"-X[a-z]+", prop)
+    return match.group(0) if match else prop
 
 
 def effective_runner(options: PipelineOptions) -> str:

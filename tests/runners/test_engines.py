@@ -196,8 +196,19 @@ def test_flink_and_spark_defaults_use_the_installed_jar_the_embedded_engine_and_
     # the embedded engines' JVM compiles with C1 only, unless the user gives the JVM flags
     c1 = "--job_server_jvm_property=-XX:TieredStopAtLevel=1"
     assert c1 in flink and c1 in spark and c1 not in own and c1 not in remote
+    # a user's JVM flag replaces only the default for the same setting
+    kryo = "--job_server_jvm_property=-Dspark.serializer=org.apache.spark.serializer.KryoSerializer"
+    assert kryo in spark and kryo not in flink and kryo not in remote
     mine = engine_defaults(PipelineOptions(["--runner=SparkRunner", "--job_server_jvm_property=-Xmx4g"]))
-    assert not any(flag.startswith("--job_server_jvm_propert") for flag in mine)
+    assert c1 in mine and kryo in mine and not any("-Xmx" in flag for flag in mine)
+    c2 = engine_defaults(PipelineOptions(["--runner=FlinkRunner", "--job_server_jvm_property=-XX:TieredStopAtLevel=4"]))
+    assert not any(flag.startswith("--job_server_jvm_propert") for flag in c2)
+    java = engine_defaults(PipelineOptions(["--runner=SparkRunner", "--job_server_jvm_property=-Dspark.serializer=J"]))
+    assert c1 in java and kryo not in java
+    # the embedded Spark spills cached partitions instead of computing them again; a given level stays
+    assert "--storage_level=MEMORY_AND_DISK" in spark and not any("storage_level" in flag for flag in flink + remote)
+    given = engine_defaults(PipelineOptions(["--runner=SparkRunner", "--storage_level=MEMORY_ONLY"]))
+    assert not any("storage_level" in flag for flag in given)
 
 
 def test_a_missing_jar_names_what_make_runners_could_not_install(tmp_path, monkeypatch):
