@@ -28,6 +28,7 @@ from pipelines.options import (
     DEFAULT_RUNNER,
     PROCESS_WORKERS,
     CorpusOptions,
+    RunOptions,
     beam_flags,
     effective_runner,
     engine_defaults,
@@ -178,7 +179,7 @@ def prepare(argv: list[str]) -> tuple[PipelineOptions, RunConfig, CorpusOptions]
     if not options.view_as(StandardOptions).runner:
         flags = [f"--runner={DEFAULT_RUNNER}", *flags]
     defaults = engine_defaults(PipelineOptions(flags))
-    options = PipelineOptions(flags + defaults)  # the defaults fill only flags left unset
+    options = RunOptions(flags + defaults)  # the defaults fill only flags left unset
     _check_job_endpoint(options)
     logger.info("runner: %s %s", effective_runner(options), " ".join(defaults))
     return options, config, options.view_as(CorpusOptions)
