@@ -28,7 +28,7 @@ from pipelines import engines
 from pipelines.cli import main
 from pipelines.flink_session import bytes_received_by_taskmanager, session_cluster
 from pipelines.options import JOB_STREAM_TIMEOUT_S, PROCESS_WORKERS, engine_defaults, runs_in_this_process
-from pipelines.run import RunError, counters_mismatch, run
+from pipelines.run import RunError, _prepare_worker_environment, counters_mismatch, run
 from pipelines.worker_watch import job_service_pids, sdk_worker_pids
 from tests.conftest import DATA, ROOT
 from tests.e2e.test_cli import SAMPLE_ARGS
@@ -198,7 +198,8 @@ def test_flink_and_spark_defaults_use_the_installed_jar_the_embedded_engine_and_
     assert c1 in flink and c1 in spark and c1 not in own and c1 not in remote
     # a user's JVM flag replaces only the default for the same setting
     kryo = "--job_server_jvm_property=-Dspark.serializer=org.apache.spark.serializer.KryoSerializer"
-    assert kryo in spark and kryo not in flink and kryo not in remote
+    heap = "--job_server_jvm_property=-Xmx1g"  # Spark's own default driver memory
+    assert kryo in spark and heap in spark and not {kryo, heap} & set(flink + remote)
     mine = engine_defaults(PipelineOptions(["--runner=SparkRunner", "--job_server_jvm_property=-Xmx4g"]))
     assert c1 in mine and kryo in mine and not any("-Xmx" in flag for flag in mine)
     c2 = engine_defaults(PipelineOptions(["--runner=FlinkRunner", "--job_server_jvm_property=-XX:TieredStopAtLevel=4"]))
@@ -209,6 +210,17 @@ def test_flink_and_spark_defaults_use_the_installed_jar_the_embedded_engine_and_
     assert "--storage_level=MEMORY_AND_DISK" in spark and not any("storage_level" in flag for flag in flink + remote)
     given = engine_defaults(PipelineOptions(["--runner=SparkRunner", "--storage_level=MEMORY_ONLY"]))
     assert not any("storage_level" in flag for flag in given)
+
+
+def test_process_workers_get_this_python_and_fewer_malloc_arenas(monkeypatch):
+    monkeypatch.setenv("PATH", "/usr/bin")
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+    _prepare_worker_environment()
+    assert os.environ["PATH"].split(os.pathsep)[0] == os.path.dirname(sys.executable)
+    assert os.environ["MALLOC_ARENA_MAX"] == "2"
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "8")  # the user's own setting stays
+    _prepare_worker_environment()
+    assert os.environ["MALLOC_ARENA_MAX"] == "8"
 
 
 def test_a_missing_jar_names_what_make_runners_could_not_install(tmp_path, monkeypatch):
