@@ -22,9 +22,9 @@ from pathlib import Path
 from speed import ROOT, add_corpus_arguments, planted_corpus, quiet_run_command
 
 
-def run_cpu(tree: Path, corpus: Path, output: Path, config: str) -> float:
-    """CPU seconds of one quiet run of `corpus` with the CLI of `tree`."""
-    cmd = quiet_run_command(config, str(corpus), output)
+def run_cpu(tree: Path, corpus: Path, output: Path) -> float:
+    """CPU seconds of one quiet run of `corpus` with the CLI and local profile of `tree`."""
+    cmd = quiet_run_command(str(tree / "configs" / "local.yaml"), str(corpus), output)
     before = os.times()
     subprocess.run(cmd, cwd=tree, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     after = os.times()
@@ -38,7 +38,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--against", metavar="REV", help="also run this commit, in turns with the working tree")
     args = parser.parse_args(argv)
     corpus = planted_corpus(args.docs, args.seed, Path(args.corpus_dir))
-    config = str(ROOT / "configs" / "local.yaml")
     with tempfile.TemporaryDirectory(prefix="corpusbeam-startup-") as work:
         trees = {"working tree": ROOT}
         if args.against:
@@ -51,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
             cpu: dict[str, list[float]] = {name: [] for name in trees}
             for _ in range(args.runs):
                 for i, (name, tree) in enumerate(trees.items()):
-                    cpu[name].append(run_cpu(tree, corpus, Path(work) / f"out-{i}", config))
+                    cpu[name].append(run_cpu(tree, corpus, Path(work) / f"out-{i}"))
         finally:
             if args.against:
                 subprocess.run(["git", "worktree", "remove", "--force", str(trees[args.against])], cwd=ROOT, check=True)
