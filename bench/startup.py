@@ -13,22 +13,21 @@ tree's CPU seconds (user + system of the run's process), sorted, and their media
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import tempfile
 from pathlib import Path
 
-from speed import ROOT, add_corpus_arguments, planted_corpus, quiet_run_command
+from speed import ROOT, add_corpus_arguments, measure, planted_corpus, quiet_run_command
 
 
 def run_cpu(tree: Path, corpus: Path, output: Path) -> float:
     """CPU seconds of one quiet run of `corpus` with the CLI and local profile of `tree`."""
     cmd = quiet_run_command(str(tree / "configs" / "local.yaml"), str(corpus), output)
-    before = os.times()
-    subprocess.run(cmd, cwd=tree, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    after = os.times()
-    return (after.children_user - before.children_user) + (after.children_system - before.children_system)
+    result = measure(cmd, stdout=subprocess.DEVNULL, cwd=tree)
+    if result["returncode"]:
+        raise SystemExit(f"the run in {tree} failed (exit {result['returncode']})")
+    return result["cpu"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -271,6 +271,7 @@ def engine_defaults(options: PipelineOptions) -> list[str]:
         if flink.flink_master == "[auto]":  # Beam's default: the embedded mini-cluster, said explicitly
             flags.append("--flink_master=[local]")
         local = flink.flink_master in ("[auto]", "[local]")
+        jvm = LOCAL_ENGINE_JVM
         if flink.flink_version == FlinkRunnerOptions.PUBLISHED_FLINK_VERSIONS[-1]:  # Beam's default
             flags.append(f"--flink_version={engines.FLINK_VERSION}")
         if flink.parallelism == -1:
@@ -280,6 +281,9 @@ def engine_defaults(options: PipelineOptions) -> list[str]:
         if spark_master == "local[4]":  # Beam's default
             flags.append(f"--spark_master_url=local[{cores}]")
         local = spark_master.startswith("local")
+        jvm = LOCAL_ENGINE_JVM + LOCAL_SPARK_JVM
+        if local and not options.view_as(SparkStorageOptions).storage_level:
+            flags.append(f"--storage_level={SPARK_STORAGE_LEVEL}")
     if str(portable.environment_cache_millis) == "0":  # Beam's default: a new SDK worker for every task
         flags.append(f"--environment_cache_millis={ENVIRONMENT_CACHE_MS}")
     # LOOPBACK workers belong to this driver, so only to an engine inside the job server's JVM: the
@@ -288,10 +292,7 @@ def engine_defaults(options: PipelineOptions) -> list[str]:
         flags += ["--environment_type=LOOPBACK", f"--experiments={PROCESS_WORKERS}", f"--sdk_worker_parallelism={cores}"]
     if local:
         given = {_jvm_property_name(prop) for prop in options.view_as(JobServerOptions).job_server_jvm_properties or ()}
-        jvm = LOCAL_ENGINE_JVM + (LOCAL_SPARK_JVM if engine == "spark" else ())
         flags += [f"--job_server_jvm_property={prop}" for prop in jvm if _jvm_property_name(prop) not in given]
-    if local and engine == "spark" and not options.view_as(SparkStorageOptions).storage_level:
-        flags.append(f"--storage_level={SPARK_STORAGE_LEVEL}")
     return flags
 
 

@@ -31,6 +31,7 @@ __all__ = ["WriteParquetRows", "CheckDocumentRows", "ComputeRunStats", "WriteTex
 
 
 _PATHS_KEY = 0  # every temporary path of a table, in one group
+_count = get_counter_inc_fn()  # rows written, `written:<table>`
 
 
 def _partitioned(row: dict, columns: tuple[str, ...], shards: int, counter: str) -> tuple[tuple[str, int], dict]:
@@ -83,9 +84,6 @@ class _WriteBundleFileFn(beam.DoFn):
         self._config = config
         self._counter = counter
 
-    def setup(self) -> None:
-        self._inc = get_counter_inc_fn()
-
     def start_bundle(self) -> None:
         self._path = ""
         self._handle: BinaryIO | None = None
@@ -96,7 +94,7 @@ class _WriteBundleFileFn(beam.DoFn):
             self._path = f"{self._temp_folder}/{uuid.uuid4().hex}.parquet"
             self._handle, self._writer = _open_writer(self._path, self._schema, self._config)
         self._writer.write(row)
-        self._inc(self._counter)
+        _count(self._counter)
 
     def finish_bundle(self) -> Iterator[WindowedValue]:
         if self._writer is not None:
@@ -125,14 +123,11 @@ class _RoundRobinFn(beam.DoFn):
         self._shards = shards
         self._counter = counter
 
-    def setup(self) -> None:
-        self._inc = get_counter_inc_fn()
-
     def start_bundle(self) -> None:
         self._next = random.randrange(self._shards)
 
     def process(self, row: dict) -> Iterator[tuple[int, dict]]:
-        self._inc(self._counter)
+        _count(self._counter)
         self._next = (self._next + 1) % self._shards
         yield self._next, row
 
@@ -218,9 +213,6 @@ class WriteParquetRows(beam.PTransform):
             | "GroupPaths" >> beam.GroupByKey()
             | "Publish" >> beam.ParDo(_PublishFilesFn(self._folder, temp_folder, self._schema, self._config, shards))
         )
-
-
-_count = get_counter_inc_fn()
 
 
 class _CheckRowFn(beam.DoFn):
