@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import importlib.util
+import itertools
 import json
 import os
 import resource
@@ -243,6 +244,7 @@ def logic_floor(path: Path, config_path: str) -> dict[str, float]:
     from transforms.clean.document import CleanRules, clean_body, prepare_document
     from transforms.clean.language import LanguageIdentifier, with_language
     from transforms.clean.quality import assess
+    from transforms.clean.transform import _CleanFn
     from transforms.config import load_config
     from transforms.dedup.decide import resolve_lsh
     from transforms.dedup.minhash import MinHasher, band_keys
@@ -261,21 +263,23 @@ def logic_floor(path: Path, config_path: str) -> dict[str, float]:
         spent[step] += time.process_time() - started
         return result
 
-    for record, text in enumerate(texts(path)):
+    def clean(record: int, text: str) -> Document | Rejected:
         doc = timed("prepare", prepare_document, Document.read_at(str(path), record, str(record), text), rules)
-        doc = timed("clean", clean_body, doc, rules)
-        if isinstance(doc, Rejected):
-            continue
-        doc = timed("language", with_language, doc, languages)
-        reason, _ = timed("quality", assess, doc, config.quality)
-        if reason is not None:
-            continue
-        timed(
-            "dedup hashing",
-            lambda d: (exact_key(d.text), band_keys(hasher.signature(hasher.shingle_hashes(d.text)), bands, rows)),
-            doc,
-        )
-        timed("row", document_row, doc.replace(cluster_id=0))
+        return timed("clean", clean_body, doc, rules)
+
+    def dedup_hashing(doc: Document) -> None:
+        exact_key(doc.text)
+        band_keys(hasher.signature(hasher.shingle_hashes(doc.text)), bands, rows)
+
+    # In batches, as the clean stage runs its last steps (`_CleanFn`): each step over the whole batch.
+    records = enumerate(texts(path))
+    while batch := list(itertools.islice(records, _CleanFn._BATCH)):
+        docs = [doc for doc in itertools.starmap(clean, batch) if isinstance(doc, Document)]
+        docs = [timed("language", with_language, doc, languages) for doc in docs]
+        docs = [doc for doc in docs if timed("quality", assess, doc, config.quality)[0] is None]
+        for doc in docs:
+            timed("dedup hashing", dedup_hashing, doc)
+            timed("row", document_row, doc.replace(cluster_id=0))
     return spent
 
 
