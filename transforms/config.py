@@ -153,7 +153,7 @@ class DedupConfig:
     containment: float = 0.9  # >0: a document this much contained in a longer one joins it; 0 disables
     verify: str = "exact"  # pairwise similarity inside candidate components: exact shingle sets or signatures
     keep: str = "longest"  # which member of a cluster is its representative
-    cc_rounds: int = 10  # large-star/small-star rounds unrolled in the graph; a check fails the run if short
+    cc_rounds: int = 3  # large-star/small-star rounds unrolled in the graph; what they leave is finished on one worker
     # The dedup shuffles (band keys of whole LSH buckets, component edges by node) move packed int64
     # rows in this many partitions. A band partition holds about documents x bands x 16 /
     # shuffle_partitions bytes: raise it for large corpora (1B documents of 22 bands: 16384 keeps a

@@ -7,12 +7,14 @@ from transforms.config import DedupConfig
 from transforms.dedup.components import (
     both_directions,
     large_star,
+    local_components,
+    min_components,
     pack_rows,
     partition_of,
     partition_star_edges,
+    resolve_roots,
     small_star,
     split_partitions,
-    star_components,
     star_links,
     unpack_rows,
 )
@@ -83,28 +85,61 @@ def test_star_steps_match_their_definition():
     assert small_star(edge_array([(9, 5), (9, 3), (4, 7)])).tolist() == [[5, 3], [9, 3]]
 
 
+def components_after(edges, rounds, partitions=3):
+    """ConnectedComponents' steps after its rounds, simulated per partition: local roots, the
+    unconverged edges finished together, the roots joined back by the partition of the local root."""
+    links = star_links(run_rounds(edges, rounds, partitions))
+    members, unconverged = [], []
+    for _, part in split_partitions(links, partitions):
+        roots, edges_left = local_components(part)
+        members.append(roots[:, ::-1])
+        unconverged.append(edges_left)
+    finished = min_components(np.concatenate(unconverged))
+    got = {}
+    for part, rows in split_partitions(np.concatenate(members), partitions):
+        roots = finished[finished[:, 0] % partitions == part]
+        got |= dict(resolve_roots(rows, roots).tolist())
+    return got, sum(map(len, unconverged))
+
+
 @pytest.mark.parametrize("seed", range(5))
-def test_star_rounds_find_the_components_of_random_graphs(seed):
+@pytest.mark.parametrize("rounds", [1, 2, 3, 20])
+def test_any_number_of_rounds_finds_the_components_of_random_graphs(seed, rounds):
     rng = random.Random(seed)
     nodes = rng.sample(range(-10_000, 10_000), 300)
     edges = [(rng.choice(nodes), rng.choice(nodes)) for _ in range(250)]
     edges = [(a, b) for a, b in edges if a != b]
     chain = nodes[:60]  # a long path needs several rounds
     edges += list(zip(chain, chain[1:]))
-    links = star_links(run_rounds(edges))
-    got = {}
-    for _, part in split_partitions(links, 3):
-        components, unconverged = star_components(part)
-        assert unconverged is None
-        got |= dict(components.tolist())
+    got, unconverged = components_after(edges, rounds)
     touched = {n for e in edges for n in e}
     assert got == union_find(touched, edges)
+    if rounds == 20:
+        assert unconverged == 0  # enough rounds: nothing is left for one worker
+    if rounds == 1:
+        assert unconverged > 0  # the chain is not a star after one round: the fallback is exercised
 
 
-def test_star_check_detects_unconverged_nodes():
-    assert star_components(star_links(edge_array([(5, 1), (6, 1)])))[0].tolist() == [[1, 1], [5, 1], [6, 1]]
-    assert star_components(star_links(edge_array([(5, 1), (5, 2)])))[1] == 5  # two parents
-    assert star_components(star_links(edge_array([(3, 1), (7, 3)])))[1] == 3  # a parent and a child
+def test_local_roots_are_read_off_stars_and_other_nodes_give_their_edges():
+    roots, left = local_components(star_links(edge_array([(5, 1), (6, 1)])))
+    assert roots.tolist() == [[1, 1], [5, 1], [6, 1]] and left.shape == (0, 2)
+    roots, left = local_components(star_links(edge_array([(5, 1), (5, 2)])))  # 5 has two parents
+    assert roots.tolist() == [[1, 1], [2, 2], [5, 5]] and left.tolist() == [[5, 1], [5, 2]]
+    roots, left = local_components(star_links(edge_array([(3, 1), (7, 3)])))  # 3 has a parent and a child
+    assert roots.tolist() == [[1, 1], [3, 3], [7, 3]] and left.tolist() == [[3, 1], [3, 7]]
+    assert resolve_roots(roots[:, ::-1], min_components(left)).tolist() == [[1, 1], [3, 1], [7, 1]]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_min_components_roots_every_node_at_its_smallest(seed):
+    rng = np.random.default_rng(seed)
+    nodes = rng.choice(np.arange(-(10**6), 10**6), 500, replace=False)
+    edges = nodes[rng.integers(0, 500, (400, 2))]
+    chain = np.sort(nodes[:100])[::-1]  # a path from the largest to the smallest: the worst order to hook
+    edges = np.concatenate([edges, np.stack([chain[:-1], chain[1:]], axis=1)])
+    got = dict(min_components(edges).tolist())
+    assert got == union_find(set(edges.ravel().tolist()), edges.tolist())
+    assert min_components(edge_array([])).shape == (0, 2)
 
 
 def make_doc(key: int, text: str, doc_id: str | None = None) -> Document:

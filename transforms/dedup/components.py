@@ -10,7 +10,10 @@ pair or edge.
 2. Connected components by alternating large-star / small-star rounds (Kiveris et al., 2014,
    "Connected Components in MapReduce and Beyond"): each step is one GroupByKey of partitions in
    Beam, computed for the whole partition with sorts, and the graph converges to one star per
-   component, rooted at the component's smallest key. `star_components` checks that it did.
+   component, rooted at the component's smallest key. `local_components` reads each node's root
+   off the stars; where the rounds were too few to converge, the edges of the nodes that are not
+   yet in a star are finished on one worker (`min_components`) and their roots replace the local
+   ones (`resolve_roots`), so any number of rounds gives the same components.
 The split of a candidate component into verified clusters is in `transforms.dedup.decide`.
 """
 
@@ -30,7 +33,9 @@ __all__ = [
     "large_star",
     "small_star",
     "star_links",
-    "star_components",
+    "local_components",
+    "min_components",
+    "resolve_roots",
 ]
 
 _EMPTY = np.empty((0, 2), dtype=np.int64)
@@ -128,24 +133,63 @@ def star_links(edges: np.ndarray) -> np.ndarray:
     return np.concatenate([parent_of, child_of])
 
 
-def star_components(links: np.ndarray) -> tuple[np.ndarray, int | None]:
-    """Rows (node, other, is_parent) of every node of a partition -> ((node, component) rows, None),
-    or (empty, a node) when the edges are not a converged star forest at that node.
+def local_components(links: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows (node, other, is_parent) of every node of a partition -> ((node, local root) rows for
+    every node, (node, other) edges of the nodes where the edges are not yet a star forest).
 
-    Converged: a node has at most one parent, and a node with a parent has no children. A node's
-    component is its parent, or itself when it has only children (the root).
+    In a star forest a node has at most one parent, and a node with a parent has no children; its
+    root is its parent, or itself when it has only children. A node that breaks this (two parents,
+    or a parent and children: the rounds were too few) is its own local root here, and all its
+    edges go to `min_components`. Every edge that joins two stars has such a node at one end, so
+    the component of a node is the `min_components` root of its local root, if it has one
+    (`resolve_roots`), else the local root itself.
     """
     links = np.unique(links, axis=0)  # sorted by node, then other, children first
     if not len(links):
-        return _EMPTY, None
+        return _EMPTY, _EMPTY
     nodes, others, is_parent = links[:, 0], links[:, 1], links[:, 2] == 1
     first = _group_starts(nodes)
     starts = np.flatnonzero(first)
     parents = np.add.reduceat(is_parent.astype(np.int64), starts)
     sizes = np.diff(np.r_[starts, len(nodes)])
     bad = (parents > 1) | ((parents == 1) & (sizes > 1))
-    if bad.any():
-        return _EMPTY, int(nodes[starts[np.argmax(bad)]])
-    # A node with a parent has exactly one row, its parent; a root's rows are all children.
-    component = np.where(parents == 1, others[starts], nodes[starts])
-    return np.stack([nodes[starts], component], axis=1), None
+    # A good node with a parent has exactly one row, its parent; a root's rows are all children.
+    root = np.where((parents == 1) & ~bad, others[starts], nodes[starts])
+    unconverged = np.repeat(bad, sizes)
+    return np.stack([nodes[starts], root], axis=1), np.stack([nodes[unconverged], others[unconverged]], axis=1)
+
+
+def min_components(edges: np.ndarray) -> np.ndarray:
+    """Undirected (a, b) edges -> (node, component) rows for every node on them, the component
+    being its smallest node: labels hooked along the edges to the smaller one, then compressed by
+    pointer jumping, until nothing changes (a few passes, each over all edges at once)."""
+    if not len(edges):
+        return _EMPTY
+    nodes, index = np.unique(edges, return_inverse=True)  # index order is node order
+    a, b = index.reshape(-1, 2).T
+    label = np.arange(nodes.size)
+    while True:
+        low = np.minimum(label[a], label[b])
+        hooked = label.copy()
+        np.minimum.at(hooked, a, low)
+        np.minimum.at(hooked, b, low)
+        np.minimum.at(hooked, label, hooked)  # a node's old label takes the smaller one too
+        while not np.array_equal(jumped := hooked[hooked], hooked):
+            hooked = jumped
+        if np.array_equal(hooked, label):
+            return np.stack([nodes, nodes[label]], axis=1)
+        label = hooked
+
+
+def resolve_roots(members: np.ndarray, roots: np.ndarray) -> np.ndarray:
+    """(local root, node) rows and (node, component) rows of `min_components` -> (node, component)
+    for every member: the component of its local root where there is one, else the local root."""
+    if not len(members):
+        return _EMPTY
+    component = members[:, 0].copy()
+    if len(roots):
+        roots = np.unique(roots, axis=0)  # sorted by node; each node once
+        at = np.minimum(np.searchsorted(roots[:, 0], component), len(roots) - 1)
+        found = roots[at, 0] == component
+        component[found] = roots[at[found], 1]
+    return np.stack([members[:, 1], component], axis=1)

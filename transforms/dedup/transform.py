@@ -30,11 +30,13 @@ from transforms.config import DedupConfig
 from transforms.dedup.components import (
     both_directions,
     large_star,
+    local_components,
+    min_components,
     pack_rows,
     partition_star_edges,
+    resolve_roots,
     small_star,
     split_partitions,
-    star_components,
     star_links,
     unpack_rows,
 )
@@ -224,22 +226,47 @@ def _small_star(element: tuple[int, Iterable[bytes]], partitions: int, last: boo
     return _send(star_links(edges) if last else both_directions(edges), partitions)
 
 
-class _AssignComponentsFn(beam.DoFn):
-    """A partition of star links -> (node, component root) per node; fails the run where the edges
-    are not yet a star forest."""
+class _LocalRootsFn(beam.DoFn):
+    """A partition of star links -> (node's local root, node) rows packed by the partition of the
+    root (main), and the edges of its nodes that are not yet in a star, packed under one key
+    (UNCONVERGED_TAG)."""
 
-    def __init__(self, rounds: int) -> None:
-        self._rounds = rounds
+    UNCONVERGED_TAG = "unconverged"
 
-    def process(self, element: tuple[int, Iterable[bytes]]) -> Iterator[tuple[int, int]]:
-        components, unconverged = star_components(_received_rows(element, width=3))
-        if unconverged is not None:
-            raise RuntimeError(
-                f"connected components did not converge in dedup.cc_rounds={self._rounds} rounds "
-                f"(node {unconverged}); rerun with a larger dedup.cc_rounds"
-            )
-        _sent.inc(len(components))  # into the join with the documents
-        yield from map(tuple, components.tolist())
+    def __init__(self, partitions: int) -> None:
+        self._partitions = partitions
+
+    def process(self, element: tuple[int, Iterable[bytes]]) -> Iterator[object]:
+        roots, unconverged = local_components(_received_rows(element, width=3))
+        yield from _send(roots[:, ::-1], self._partitions)
+        if len(unconverged):
+            _count("dedup:unconverged-edges", len(unconverged))
+            for part in _send(unconverged, 1):
+                yield beam.pvalue.TaggedOutput(self.UNCONVERGED_TAG, part)
+
+
+def _finish_on_one_worker(element: tuple[int, Iterable[bytes]], rounds: int, partitions: int) -> Iterator[tuple[int, bytes]]:
+    """All edges of the nodes the rounds left outside a star -> (node, component) rows of their
+    components, packed by the partition of the node."""
+    edges = _received_rows(element)
+    roots = min_components(edges)
+    logger.info(
+        "connected components: %d edges of %d nodes not in a star after dedup.cc_rounds=%d rounds, finished on one worker",
+        len(edges),
+        len(roots),
+        rounds,
+    )
+    return _send(roots, partitions)
+
+
+def _assign(element: tuple[int, dict[str, Iterable[bytes]]]) -> Iterator[tuple[int, int]]:
+    """A partition of (local root, node) rows and of finished (node, component) rows -> (node,
+    component) per node, counted as sent into the join with the documents."""
+    _, grouped = element
+    members = _received_rows((0, grouped["members"]))
+    components = resolve_roots(members, _received_rows((0, grouped["roots"])))
+    _sent.inc(len(components))
+    return map(tuple, components.tolist())
 
 
 class ConnectedComponents(beam.PTransform):
@@ -247,10 +274,12 @@ class ConnectedComponents(beam.PTransform):
     an edge.
 
     The component id is the smallest node key of the component, so it does not depend on the
-    runner, the worker count or the input order. Rounds are unrolled in the graph (Beam batch
-    graphs are static); each step groups packed partitions of nodes, so a step is a few shuffle
-    elements per partition whatever the edge count. The last stage checks that the result is a
-    star forest and fails the run otherwise, so a too-small `rounds` can never pass silently.
+    runner, the worker count, the input order or the number of rounds. Rounds are unrolled in the
+    graph (Beam batch graphs are static); each step groups packed partitions of nodes, so a step
+    is a few shuffle elements per partition whatever the edge count. After the last round, each
+    node's root is read off its star; the edges of nodes not yet in a star (long chains need more
+    rounds) are finished on one worker and their roots joined back, so too few rounds cost time on
+    one worker, never a wrong component or a failed run.
     """
 
     def __init__(self, rounds: int, partitions: int) -> None:
@@ -270,7 +299,21 @@ class ConnectedComponents(beam.PTransform):
                 | f"SmallStarGroup{i}" >> beam.GroupByKey()
                 | f"SmallStar{i}" >> beam.FlatMap(_small_star, parts, last)
             )
-        return links | "GroupStarLinks" >> beam.GroupByKey() | "CheckAndAssign" >> beam.ParDo(_AssignComponentsFn(self._rounds))
+        local = (
+            links
+            | "GroupStarLinks" >> beam.GroupByKey()
+            | "LocalRoots" >> beam.ParDo(_LocalRootsFn(parts)).with_outputs(_LocalRootsFn.UNCONVERGED_TAG, main="members")
+        )
+        finished = (
+            local[_LocalRootsFn.UNCONVERGED_TAG]
+            | "GroupUnconverged" >> beam.GroupByKey()
+            | "FinishOnOneWorker" >> beam.FlatMap(_finish_on_one_worker, self._rounds, parts)
+        )
+        return (
+            {"members": local.members, "roots": finished}
+            | "JoinRoots" >> beam.CoGroupByKey()
+            | "AssignComponents" >> beam.FlatMap(_assign)
+        )
 
 
 class _ResolveNodeFn(beam.DoFn):
