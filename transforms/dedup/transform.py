@@ -5,7 +5,8 @@ Graph (shuffle keys are plain ints; values are small or packed bytes except in t
 
     docs --BandKeys--> (band partition, packed (band_key, node) pairs) --BucketEdges (one sort per
         partition)--> packed star edges (node, bucket_min)
-    edges --ConnectedComponents (large-star / small-star rounds on packed node partitions)--> (node, component)
+    edges --ConnectedComponents (large-star / small-star rounds on packed node partitions; the edges
+        they leave outside a star finished on one worker)--> (node, component)
     {docs: (node, Document), component: (node, component)} --JoinComponents (CoGroupByKey)-->
         node without component -> finished cluster of its exact copies
         node with component    -> (component, Unit) --GroupComponents--> split_component
