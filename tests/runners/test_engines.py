@@ -206,6 +206,11 @@ def test_flink_and_spark_defaults_use_the_installed_jar_the_embedded_engine_and_
     assert not any(flag.startswith("--job_server_jvm_propert") for flag in c2)
     java = engine_defaults(PipelineOptions(["--runner=SparkRunner", "--job_server_jvm_property=-Dspark.serializer=J"]))
     assert c1 in java and kryo not in java
+    # the embedded Spark's local shuffle files are not compressed, unless the user says so
+    plain = "--job_server_jvm_property=-Dspark.shuffle.compress=false"
+    assert plain in spark and plain in mine and plain not in flink + remote
+    lz4 = engine_defaults(PipelineOptions(["--runner=SparkRunner", "--job_server_jvm_property=-Dspark.shuffle.compress=true"]))
+    assert plain not in lz4 and "--job_server_jvm_property=-Dspark.shuffle.spill.compress=false" in lz4
     # the embedded Spark spills cached partitions instead of computing them again; a given level stays
     assert "--storage_level=MEMORY_AND_DISK" in spark and not any("storage_level" in flag for flag in flink + remote)
     given = engine_defaults(PipelineOptions(["--runner=SparkRunner", "--storage_level=MEMORY_ONLY"]))
