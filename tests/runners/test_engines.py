@@ -211,6 +211,11 @@ def test_flink_and_spark_defaults_use_the_installed_jar_the_embedded_engine_and_
     assert plain in spark and plain in mine and plain not in flink + remote
     lz4 = engine_defaults(PipelineOptions(["--runner=SparkRunner", "--job_server_jvm_property=-Dspark.shuffle.compress=true"]))
     assert plain not in lz4 and "--job_server_jvm_property=-Dspark.shuffle.spill.compress=false" in lz4
+    # the serial collector and no web UI, unless the user picks a collector or the UI
+    serial, no_ui = "--job_server_jvm_property=-XX:+UseSerialGC", "--job_server_jvm_property=-Dspark.ui.enabled=false"
+    assert serial in spark and no_ui in spark and not {serial, no_ui} & set(flink + remote)
+    g1 = engine_defaults(PipelineOptions(["--runner=SparkRunner", "--job_server_jvm_property=-XX:+UseG1GC"]))
+    assert serial not in g1 and no_ui in g1 and c1 in g1
     # the embedded Spark spills cached partitions instead of computing them again; a given level stays
     assert "--storage_level=MEMORY_AND_DISK" in spark and not any("storage_level" in flag for flag in flink + remote)
     given = engine_defaults(PipelineOptions(["--runner=SparkRunner", "--storage_level=MEMORY_ONLY"]))
