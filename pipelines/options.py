@@ -181,20 +181,20 @@ JOB_STREAM_TIMEOUT_S = 7 * 24 * 3600
 # Its shuffle and spill files are not compressed: they stay on this machine's disk, and LZ4 cost its
 # JVM CPU the SDK workers need (100k planted documents in 8 files, two runs each in turns: JVM 26.9
 # and 29.2 s of CPU instead of 33.8 and 31.6 s, wall 65.0 and 69.3 s instead of 70.2 and 77.1 s).
-# It collects garbage with the serial collector and runs without Spark's web UI: G1's concurrent threads
-# and the UI's event listeners took CPU the SDK workers need (100k planted documents in 8 files: JVM
-# 21.4, 22.3 and 25.9 s of CPU against 26.9, 29.7 and 31.9 s with Spark's defaults, runs in turns; the
-# serial collector alone 24.1 s, the UI off alone 26.8 s).
+# Both engines' JVMs collect garbage with the serial collector, and Spark runs without its web UI: G1's
+# concurrent threads and the UI's event listeners took CPU the SDK workers need (100k planted documents
+# in 8 files, runs in turns: Spark's JVM 21.4, 22.3 and 25.9 s of CPU against 26.9, 29.7 and 31.9 s
+# with neither, the serial collector alone 24.1 s, the UI off alone 26.8 s; Flink's 37.3 and 36.6 s
+# against 39.8 and 41.3 s, and its JVM's RSS 1.43-1.45 GB against 2.2-2.4 GB).
 # A --job_server_jvm_property replaces only the default it names (-XX:TieredStopAtLevel=4 restores C2,
 # -Xmx8g gives the heap more, -Dspark.shuffle.compress=true compresses again, -XX:+UseG1GC brings G1
 # back, -Dspark.ui.enabled=true the UI).
-LOCAL_ENGINE_JVM = ("-XX:TieredStopAtLevel=1",)
+LOCAL_ENGINE_JVM = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")
 LOCAL_SPARK_JVM = (
     "-Dspark.serializer=org.apache.spark.serializer.KryoSerializer",
     "-Xmx1g",
     "-Dspark.shuffle.compress=false",
     "-Dspark.shuffle.spill.compress=false",
-    "-XX:+UseSerialGC",
     "-Dspark.ui.enabled=false",
 )
 # Beam's Spark runner caches every PCollection read twice in memory only (MEMORY_ONLY): under a capped

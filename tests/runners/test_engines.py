@@ -203,7 +203,7 @@ def test_flink_and_spark_defaults_use_the_installed_jar_the_embedded_engine_and_
     mine = engine_defaults(PipelineOptions(["--runner=SparkRunner", "--job_server_jvm_property=-Xmx4g"]))
     assert c1 in mine and kryo in mine and not any("-Xmx" in flag for flag in mine)
     c2 = engine_defaults(PipelineOptions(["--runner=FlinkRunner", "--job_server_jvm_property=-XX:TieredStopAtLevel=4"]))
-    assert not any(flag.startswith("--job_server_jvm_propert") for flag in c2)
+    assert [flag for flag in c2 if flag.startswith("--job_server_jvm_propert")] == ["--job_server_jvm_property=-XX:+UseSerialGC"]
     java = engine_defaults(PipelineOptions(["--runner=SparkRunner", "--job_server_jvm_property=-Dspark.serializer=J"]))
     assert c1 in java and kryo not in java
     # the embedded Spark's local shuffle files are not compressed, unless the user says so
@@ -211,9 +211,10 @@ def test_flink_and_spark_defaults_use_the_installed_jar_the_embedded_engine_and_
     assert plain in spark and plain in mine and plain not in flink + remote
     lz4 = engine_defaults(PipelineOptions(["--runner=SparkRunner", "--job_server_jvm_property=-Dspark.shuffle.compress=true"]))
     assert plain not in lz4 and "--job_server_jvm_property=-Dspark.shuffle.spill.compress=false" in lz4
-    # the serial collector and no web UI, unless the user picks a collector or the UI
+    # the embedded engines' serial collector and Spark's missing web UI, unless the user picks a collector or the UI
     serial, no_ui = "--job_server_jvm_property=-XX:+UseSerialGC", "--job_server_jvm_property=-Dspark.ui.enabled=false"
-    assert serial in spark and no_ui in spark and not {serial, no_ui} & set(flink + remote)
+    assert serial in spark and serial in flink and no_ui in spark and not {serial, no_ui} & set(own + remote)
+    assert no_ui not in flink
     g1 = engine_defaults(PipelineOptions(["--runner=SparkRunner", "--job_server_jvm_property=-XX:+UseG1GC"]))
     assert serial not in g1 and no_ui in g1 and c1 in g1
     # the embedded Spark spills cached partitions instead of computing them again; a given level stays
