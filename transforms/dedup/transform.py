@@ -95,9 +95,9 @@ def _send(rows: np.ndarray, partitions: int) -> Iterator[tuple[int, bytes]]:
         yield part, pack_rows(chunk)
 
 
-def _received_rows(element: tuple[int, Iterable[bytes]], width: int = 2) -> np.ndarray:
+def _received_rows(payloads: Iterable[bytes], width: int = 2) -> np.ndarray:
     """The rows of a grouped partition's packed payloads, counted as received."""
-    rows = unpack_rows(element[1], width)
+    rows = unpack_rows(payloads, width)
     _received.inc(len(rows))
     return rows
 
@@ -191,7 +191,7 @@ class _PriorBandsFn(beam.DoFn):
 
 def _partition_edges(element: tuple[int, Iterable[bytes]]) -> Iterator[bytes]:
     """(band partition, packed pairs) -> the packed star edges of every bucket in the partition."""
-    edges = partition_star_edges(_received_rows(element))
+    edges = partition_star_edges(_received_rows(element[1]))
     _count("dedup:candidate-links", len(edges))
     if len(edges):
         yield pack_rows(edges)
@@ -217,13 +217,13 @@ def _first_links(payload: bytes, partitions: int) -> Iterator[tuple[int, bytes]]
 
 def _large_star(element: tuple[int, Iterable[bytes]], partitions: int) -> Iterator[tuple[int, bytes]]:
     """A partition of (node, neighbour) rows -> large-star edges (larger, smaller) by the larger end."""
-    return _send(large_star(_received_rows(element)), partitions)
+    return _send(large_star(_received_rows(element[1])), partitions)
 
 
 def _small_star(element: tuple[int, Iterable[bytes]], partitions: int, last: bool) -> Iterator[tuple[int, bytes]]:
     """A partition of (larger, smaller) rows -> small-star edges, in both directions for the next
     round, or as star links by both ends for the convergence check after the last round."""
-    edges = small_star(_received_rows(element))
+    edges = small_star(_received_rows(element[1]))
     return _send(star_links(edges) if last else both_directions(edges), partitions)
 
 
@@ -238,7 +238,7 @@ class _LocalRootsFn(beam.DoFn):
         self._partitions = partitions
 
     def process(self, element: tuple[int, Iterable[bytes]]) -> Iterator[object]:
-        roots, unconverged = local_components(_received_rows(element, width=3))
+        roots, unconverged = local_components(_received_rows(element[1], width=3))
         yield from _send(roots[:, ::-1], self._partitions)
         if len(unconverged):
             _count("dedup:unconverged-edges", len(unconverged))
@@ -249,7 +249,7 @@ class _LocalRootsFn(beam.DoFn):
 def _finish_on_one_worker(element: tuple[int, Iterable[bytes]], rounds: int, partitions: int) -> Iterator[tuple[int, bytes]]:
     """All edges of the nodes the rounds left outside a star -> (node, component) rows of their
     components, packed by the partition of the node."""
-    edges = _received_rows(element)
+    edges = _received_rows(element[1])
     roots = min_components(edges)
     logger.info(
         "connected components: %d edges of %d nodes not in a star after dedup.cc_rounds=%d rounds, finished on one worker",
@@ -264,8 +264,8 @@ def _assign(element: tuple[int, dict[str, Iterable[bytes]]]) -> Iterator[tuple[i
     """A partition of (local root, node) rows and of finished (node, component) rows -> (node,
     component) per node, counted as sent into the join with the documents."""
     _, grouped = element
-    members = _received_rows((0, grouped["members"]))
-    components = resolve_roots(members, _received_rows((0, grouped["roots"])))
+    members = _received_rows(grouped["members"])
+    components = resolve_roots(members, _received_rows(grouped["roots"]))
     _sent.inc(len(components))
     return map(tuple, components.tolist())
 
