@@ -19,7 +19,7 @@ demo: $(BIN)/corpusbeam
 	$(BIN)/corpusbeam run --config configs/local.yaml \
 		--input 'samples/*.jsonl*' --input 'samples/notes/*.txt' --output out/sample --overwrite
 
-## Install the local engines: Prism (go install) and the Flink and Spark job servers (mvn).
+## Install the local engines: Prism (built from Beam's Go module, patched) and the Flink and Spark job servers (mvn).
 runners: $(BIN)/corpusbeam
 	$(BIN)/python -m pipelines.engines --require prism --require flink --require spark
 

@@ -43,6 +43,7 @@ setup(
     description="Apache Beam pipeline: raw text shards to a clean, near-deduplicated Parquet corpus",
     python_requires=">=3.10",
     packages=find_packages(include=["pipelines", "pipelines.*", "transforms", "transforms.*"]),
+    package_data={"pipelines": ["patches/*.patch"]},
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS,
     entry_points={"console_scripts": ["corpusbeam=pipelines.cli:main"]},

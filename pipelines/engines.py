@@ -1,7 +1,8 @@
 """The local Beam engines that `make runners` installs, and the defaults that let `--runner=NAME` alone use them.
 
-- Prism, Beam's portable local runner (Go), built with `go install` from the Go module of the Beam
-  release the Python SDK is (setup.py pins it);
+- Prism, Beam's portable local runner (Go), built with `go build` from the Go module of the Beam
+  release the Python SDK is (setup.py pins it), with the patches in `pipelines/patches/` applied
+  (`git apply`) and the patched packages' tests run first;
 - Flink's and Spark's job servers, from Maven with Maven's own client (`mvn dependency:copy-dependencies`):
   the Beam runner library with its dependencies, started through a manifest-only jar (its `Main-Class`
   is the runner's job-server driver, its `Class-Path` the copied jars). Beam's ready-made shadow jars
@@ -17,6 +18,7 @@ with the command to run.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import os
@@ -33,7 +35,7 @@ __all__ = [
     "BEAM_VERSION",
     "EngineMissing",
     "JAR_ENGINES",
-    "PRISM_MODULE",
+    "BEAM_GO_MODULE",
     "cache_dir",
     "install",
     "installed",
@@ -43,7 +45,11 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 BEAM_VERSION = version("apache-beam")
-PRISM_MODULE = "github.com/apache/beam/sdks/v2/go/cmd/prism"
+BEAM_GO_MODULE = "github.com/apache/beam/sdks/v2"
+_PRISM_PACKAGE = "./go/cmd/prism"
+# Fixes to Prism, each a `git diff` from the Go module's root with a note on top (setup.py ships them
+# as package data); the binary's folder is named after their digest, so a changed patch builds anew.
+PRISM_PATCHES = (Path(__file__).parent / "patches" / "prism-metrics-before-short-ids.patch",)
 _STATE_FILE = "engines.json"
 
 # The Java half of Beam. Its runner libraries resolve with all their dependencies from the Maven
@@ -121,8 +127,15 @@ def cache_dir() -> Path:
     return Path(base) / "corpusbeam"
 
 
+def _patches_digest() -> str:
+    digest = hashlib.sha256()
+    for patch in PRISM_PATCHES:
+        digest.update(patch.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def prism_binary() -> Path:
-    return cache_dir() / "prism" / f"v{BEAM_VERSION}" / "prism"
+    return cache_dir() / "prism" / f"v{BEAM_VERSION}-{_patches_digest()}" / "prism"
 
 
 def jar_path(engine: str) -> Path:
@@ -151,30 +164,73 @@ def installed(engine: str) -> Path:
     )
 
 
-def _run(cmd: list[str], env: dict[str, str] | None = None, timeout: float = 1800) -> tuple[bool, str]:
+def _run(cmd: list[str], env: dict[str, str] | None = None, timeout: float = 1800, cwd: Path | None = None) -> tuple[bool, str]:
     """Run an installer's client; (ok, the last lines it printed)."""
     try:
-        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+        done = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
     except (OSError, subprocess.TimeoutExpired) as err:
         return False, f"{type(err).__name__}: {err}"
     lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
     return done.returncode == 0, " / ".join(lines[-3:])
 
 
+def _patched_packages() -> list[str]:
+    """The Go packages (`./dir`) whose files the patches change: their tests run before the build."""
+    folders = set()
+    for patch in PRISM_PATCHES:
+        for line in patch.read_text().splitlines():
+            if line.startswith("+++ b/"):
+                folders.add("./" + str(Path(line.removeprefix("+++ b/")).parent))
+    return sorted(folders)
+
+
+def _download_go_module(module: str) -> Path | str:
+    """The folder of `module@version` in Go's module cache, downloaded if need be; or what went wrong."""
+    try:
+        done = subprocess.run(["go", "mod", "download", "-json", module], capture_output=True, text=True, timeout=1800)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return f"{type(err).__name__}: {err}"
+    try:
+        return Path(json.loads(done.stdout)["Dir"])
+    except (ValueError, KeyError):
+        return " / ".join((done.stdout + done.stderr).strip().splitlines()[-3:])
+
+
 def _install_prism() -> dict:
     target = prism_binary()
+    done = {"path": str(target), "version": BEAM_VERSION, "patches": [patch.name for patch in PRISM_PATCHES]}
     if target.is_file():
-        return {"path": str(target), "version": BEAM_VERSION}
-    if not shutil.which("go"):
-        return {"error": "no `go` on PATH (Prism is built from Beam's Go module)"}
+        return done
+    for tool in ("go", "git"):
+        if not shutil.which(tool):
+            return {"error": f"no `{tool}` on PATH (Prism is built from Beam's Go module, patched with `git apply`)"}
     target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent) as gobin:
-        env = {**os.environ, "GOBIN": gobin}
-        ok, said = _run(["go", "install", f"{PRISM_MODULE}@v{BEAM_VERSION}"], env=env)
-        if not ok:
-            return {"error": f"go install {PRISM_MODULE}@v{BEAM_VERSION} failed: {said}"}
-        os.replace(Path(gobin) / "prism", target)  # whole or not at all: a cut build leaves no binary
-    return {"path": str(target), "version": BEAM_VERSION}
+    module = f"{BEAM_GO_MODULE}@v{BEAM_VERSION}"
+    cached = _download_go_module(module)
+    if isinstance(cached, str):
+        return {"error": f"go mod download {module} failed: {cached}"}
+    with tempfile.TemporaryDirectory(dir=target.parent) as work:
+        # The module cache is read-only and Go refuses overlays into it: the Go half of the module
+        # (go.mod, go.sum and go/; not its java/, python/, typescript/) is copied and patched.
+        source = Path(work) / "sdks"
+        source.mkdir()
+        for name in ("go.mod", "go.sum"):
+            shutil.copyfile(cached / name, source / name)
+        shutil.copytree(cached / "go", source / "go", copy_function=shutil.copyfile)
+        for folder, _, _ in os.walk(source):
+            os.chmod(folder, 0o755)  # copytree keeps the cache's read-only folders
+        # Git must not take a repository around the cache for this folder's (it would skip the patch).
+        env = {**os.environ, "GOWORK": "off", "GOFLAGS": "-mod=readonly", "GIT_CEILING_DIRECTORIES": work}
+        for cmd in (
+            ["git", "apply", "--whitespace=nowarn", *map(str, PRISM_PATCHES)],
+            ["go", "test", *_patched_packages()],
+            ["go", "build", "-trimpath", "-o", str(Path(work) / "prism"), _PRISM_PACKAGE],
+        ):
+            ok, said = _run(cmd, env=env, cwd=source)
+            if not ok:
+                return {"error": f"{' '.join(cmd[:2])} in {module} failed: {said}"}
+        os.replace(Path(work) / "prism", target)  # whole or not at all: a cut build leaves no binary
+    return done
 
 
 def _pom(engine: str) -> str:

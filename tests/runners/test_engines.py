@@ -105,13 +105,15 @@ def test_the_in_memory_runs_have_something_to_compare(in_memory):
 @pytest.mark.parametrize("data", ["samples", "spdx", "warc"])
 @pytest.mark.parametrize("engine", list(ENGINES))
 def test_every_engine_writes_the_in_memory_tables_and_counts(in_memory, engine, data, tmp_path):
-    args, expected, _ = in_memory[data]
+    args, expected, memory_stats = in_memory[data]
     assert main(["run", *args, *ENGINES[engine], "--output", str(tmp_path / "out")]) == 0
     assert tables(tmp_path / "out") == expected
     stats = json.loads((tmp_path / "out" / "stats.json").read_text())
     assert stats["run"]["runner"] == ENGINES[engine][0].split("=")[1]
     if engine == "prism":
-        counters_agree_with_the_data(stats)  # Prism commits exact metrics
+        # Prism commits exact metrics (with pipelines/patches/prism-metrics-before-short-ids.patch:
+        # without it, bundles that report a new counter at once lose all but one value)
+        assert stats["run"]["counters"] == memory_stats["run"]["counters"]
     else:
         assert stats["run"]["counters"] is None  # the 2.62 job services lose counter updates
 
@@ -134,6 +136,13 @@ def test_counters_that_disagree_with_the_data_are_named():
     good = {"input-records": 11, "written:documents": 9, "written:rejected": 2}
     assert counters_mismatch(good, stats) is None and counters_mismatch(None, stats) is None
     assert counters_mismatch({**good, "written:documents": 2}, stats) == "written:documents 2 for 9"
+
+
+def test_prism_is_built_with_its_patches():
+    """`make runners` applied every patch and ran the tests of the packages they change."""
+    assert engines._patched_packages() == ["./go/pkg/beam/runners/prism/internal/jobservices"]
+    assert engines._state()["prism"]["patches"] == [patch.name for patch in engines.PRISM_PATCHES]
+    assert engines.installed("prism").parent.name == f"v{engines.BEAM_VERSION}-{engines._patches_digest()}"
 
 
 def test_direct_runner_is_the_installed_prism():
