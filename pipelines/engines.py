@@ -18,6 +18,7 @@ with the command to run.
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import logging
@@ -127,7 +128,9 @@ def cache_dir() -> Path:
     return Path(base) / "corpusbeam"
 
 
+@functools.cache
 def _patches_digest() -> str:
+    """Read once: `prism_binary()` is asked for on every run's defaults."""
     digest = hashlib.sha256()
     for patch in PRISM_PATCHES:
         digest.update(patch.read_bytes())
