@@ -4,7 +4,9 @@ coder) leaves every output as it was.
     python bench/digests.py [--runner FnApiRunner] [--work out/digests]
 
 For each data set: the sorted rows of documents/, rejected/ and clusters/ and the stats.json counts
-(without its `run` section), hashed. Data sets: the bundled samples, the SPDX licences of
+(without its `run` section), hashed. Beside the digest, the duplicates and how many of them are
+not verified against their representative (exact shingle Jaccard under the threshold and containment
+under `dedup.containment`), or carry a `similarity` that is not their exact Jaccard to it. Data sets: the bundled samples, the SPDX licences of
 ../shared shuffled into three shards, the 10k planted corpus (`bench/planted.py`, built once) and
 the WARC samples of ../shared. Inputs are written to fixed paths under --work, because a record's
 source path is part of its key: compare digests made with the same --work.
@@ -21,8 +23,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow.dataset as ds
 from engines import content
 from speed import ROOT, planted_corpus
+
+from transforms.config import DedupConfig, load_config
+from transforms.dedup.minhash import MinHasher, containment_from_jaccard, exact_jaccard
 
 SHARED = ROOT.parent / "shared"
 
@@ -39,6 +45,25 @@ def spdx_shards(folder: Path) -> str:
     return str(folder / "*.jsonl")
 
 
+def check_members(documents: Path, config: DedupConfig) -> tuple[int, int, int]:
+    """(duplicates, those neither Jaccard >= threshold nor contained >= containment in their
+    representative, those whose `similarity` is not their exact Jaccard to it), by exact shingle sets."""
+    rows = ds.dataset(str(documents), format="parquet").to_table(
+        columns=["doc_key", "text", "is_duplicate", "duplicate_of_key", "similarity"]
+    )
+    texts = dict(zip(rows["doc_key"].to_pylist(), rows["text"].to_pylist()))
+    hasher = MinHasher(config.num_perm, config.ngram, config.seed)
+    duplicates = unverified = estimated = 0
+    for row in rows.filter(rows["is_duplicate"]).to_pylist():
+        member, lead = hasher.shingle_hashes(row["text"]), hasher.shingle_hashes(texts[row["duplicate_of_key"]])
+        jaccard = exact_jaccard(member, lead)
+        contained = containment_from_jaccard(jaccard, min(member.size, lead.size), max(member.size, lead.size))
+        duplicates += 1
+        unverified += jaccard < config.threshold and (config.containment <= 0 or contained < config.containment)
+        estimated += abs(jaccard - row["similarity"]) > 1e-6  # float32 in Parquet
+    return duplicates, unverified, estimated
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runner", default="FnApiRunner")
@@ -52,7 +77,10 @@ def main(argv: list[str] | None = None) -> int:
         "warc": ["--input", str(SHARED / "data" / "warc" / "*.warc*"), "--input", str(SHARED / "data" / "warc" / "*.wet")],
     }
     data_sets["warc"] += ["--set", "quality.enabled=false"]
-    print(f"{'data set':12s} {'records':>8s} {'documents':>9s}  digest")
+    config = load_config(str(ROOT / "configs" / "local.yaml")).dedup
+    print(
+        f"{'data set':12s} {'records':>8s} {'documents':>9s}  {'digest':16s}  {'duplicates':>10s} {'unverified':>10s} {'estimated':>9s}"
+    )
     for name, inputs in data_sets.items():
         out = work / "runs" / name
         cmd = [sys.executable, "-m", "pipelines.cli", "--quiet", "run", "--config", "configs/local.yaml", *inputs]
@@ -62,7 +90,11 @@ def main(argv: list[str] | None = None) -> int:
         tables, stats = content(out)
         digest = hashlib.sha256(json.dumps([tables, stats]).encode()).hexdigest()[:16]
         counts = json.loads(stats)
-        print(f"{name:12s} {counts['input_records']:8d} {counts['documents']:9d}  {digest}", flush=True)
+        duplicates, unverified, estimated = check_members(out / "documents", config)
+        print(
+            f"{name:12s} {counts['input_records']:8d} {counts['documents']:9d}  {digest}  {duplicates:10d} {unverified:10d} {estimated:9d}",
+            flush=True,
+        )
     return 0
 
 

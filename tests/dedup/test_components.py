@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from transforms.config import DedupConfig
+from transforms.dedup import decide
 from transforms.dedup.components import (
     both_directions,
     large_star,
@@ -19,7 +20,7 @@ from transforms.dedup.components import (
     unpack_rows,
 )
 from transforms.dedup.decide import Unit, cluster_key, exact_key, finalize_cluster, group_exact, rank_key, split_component
-from transforms.dedup.minhash import MinHasher
+from transforms.dedup.minhash import MinHasher, exact_jaccard
 from transforms.records import Document
 
 
@@ -193,6 +194,34 @@ def test_containment_joins_a_truncated_copy():
     assert (
         len(split_component([Unit(make_doc(1, full)), Unit(make_doc(2, truncated))], MinHasher(128, 5, 1), no_containment)) == 2
     )
+
+
+@pytest.mark.parametrize("all_pairs_up_to", [16, 0], ids=["pairs-exact", "signatures-first"])
+def test_a_member_joined_by_containment_has_its_exact_jaccard(monkeypatch, all_pairs_up_to):
+    # A copy of the first 140 words of a 400-word text: Jaccard ~0.34, far under the threshold and
+    # the estimate's margin, but all of it is in the longer text. Its recorded Jaccard and
+    # containment are exact whether the component compares every pair exactly (small components) or
+    # estimates first (signatures-first); before, the second kept the estimate.
+    monkeypatch.setattr(decide, "_EXACT_ALL_UNITS", all_pairs_up_to)
+    hasher = MinHasher(128, 5, 1)
+    full, part = words(0, 400), words(0, 140)
+    config = DedupConfig(threshold=0.8, ngram=5, containment=0.9, verify="exact")
+    clusters = split_component([Unit(make_doc(1, full)), Unit(make_doc(2, part))], hasher, config)
+    assert len(clusters) == 1
+    (_, jaccard, containment) = clusters[0][1]
+    assert jaccard == exact_jaccard(hasher.shingle_hashes(full), hasher.shingle_hashes(part)) == 136 / 396
+    assert containment == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("all_pairs_up_to", [16, 0], ids=["pairs-exact", "signatures-first"])
+def test_containment_is_verified_exactly(monkeypatch, all_pairs_up_to):
+    # 100 words of a 400-word text and 12 of another: 89% of the copy's shingles are in the longer
+    # text, but the estimate (Jaccard 0.242 for 0.235) puts it at 91%. It is not a member.
+    monkeypatch.setattr(decide, "_EXACT_ALL_UNITS", all_pairs_up_to)
+    hasher = MinHasher(128, 5, 1)
+    full, part = words(0, 400), words(0, 100) + " " + words(600, 612)
+    config = DedupConfig(threshold=0.8, ngram=5, containment=0.9, verify="exact")
+    assert len(split_component([Unit(make_doc(1, full)), Unit(make_doc(2, part))], hasher, config)) == 2
 
 
 def test_exact_groups_keep_the_best_and_finalize_sets_fields():

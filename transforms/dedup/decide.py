@@ -35,6 +35,10 @@ __all__ = [
 # Exact Jaccard is computed only for pairs whose estimate is at most this far below the threshold
 # (4.5 standard deviations of the estimate at 128 permutations): the others cannot reach it.
 _EXACT_MARGIN = 0.2
+# Up to this many units, exact verification compares every pair exactly and computes no signature:
+# a pair's exact Jaccard (a merge of two sorted arrays, ~5 us) costs less than the signatures that
+# would rule some pairs out (~40 us a unit) while a component has fewer than about 17 units.
+_EXACT_ALL_UNITS = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,30 +129,39 @@ def resolve_lsh(config: DedupConfig) -> tuple[int, int]:
     return lsh_parameters(candidate_threshold(config), config.num_perm)
 
 
+def _contained(jaccard: np.ndarray, lead_size: int, sizes: np.ndarray) -> np.ndarray:
+    """Share of the shorter of each pair contained in the longer one, implied by their Jaccard."""
+    return np.array([containment_from_jaccard(j, min(s, lead_size), max(s, lead_size)) for j, s in zip(jaccard, sizes)])
+
+
 def _similar_to(
     leader: int,
     candidates: np.ndarray,
     shingles: list[np.ndarray | None],
     sizes: np.ndarray,
-    sigs: np.ndarray,
+    sigs: np.ndarray | None,
     exact: bool,
     config: DedupConfig,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(similar?, Jaccard) of each candidate to the leader: estimate first, exact where it can matter."""
-    jaccard = (sigs[candidates] == sigs[leader]).mean(axis=1)
-    if exact and shingles[leader] is not None:
-        floor = candidate_threshold(config) - _EXACT_MARGIN
-        for n, c in enumerate(candidates):
-            if jaccard[n] >= floor:
-                jaccard[n] = exact_jaccard(shingles[leader], shingles[c])
+    """(similar?, Jaccard) of each candidate to the leader.
+
+    Without signatures (`sigs` None) every Jaccard is exact. Otherwise the estimate comes first, and
+    with `exact` the pairs it cannot rule out are computed exactly: those near the threshold and
+    those it would join by containment, so that a member's Jaccard and containment are exact.
+    """
+    if sigs is None:
+        jaccard = np.array([exact_jaccard(shingles[leader], shingles[c]) for c in candidates], dtype=float)
+    else:
+        jaccard = (sigs[candidates] == sigs[leader]).mean(axis=1)
+        if exact and shingles[leader] is not None:
+            check = jaccard >= candidate_threshold(config) - _EXACT_MARGIN
+            if config.containment > 0:
+                check |= _contained(jaccard, sizes[leader], sizes[candidates]) >= config.containment
+            for n in np.flatnonzero(check):
+                jaccard[n] = exact_jaccard(shingles[leader], shingles[candidates[n]])
     similar = jaccard >= config.threshold
     if config.containment > 0:
-        # The shorter of the two must be contained in the longer one.
-        lead_size = sizes[leader]
-        contained = np.array(
-            [containment_from_jaccard(j, min(s, lead_size), max(s, lead_size)) for j, s in zip(jaccard, sizes[candidates])]
-        )
-        similar |= contained >= config.containment
+        similar |= _contained(jaccard, sizes[leader], sizes[candidates]) >= config.containment
     return similar, jaccard
 
 
@@ -171,8 +184,11 @@ def split_component(units: Sequence[Unit], hasher: MinHasher, config: DedupConfi
     units = sorted(units, key=lambda u: _unit_rank(u, config.keep))
     shingles = [u.prior.shingles if u.prior else hasher.shingle_hashes(u.doc.text) for u in units]
     sizes = np.array([u.prior.n_shingles if u.prior else s.size for u, s in zip(units, shingles)])
-    sigs = np.stack([u.prior.signature if u.prior else hasher.signature(s) for u, s in zip(units, shingles)])
     exact = config.verify == "exact" and len(units) <= config.max_pairwise
+    if exact and len(units) <= _EXACT_ALL_UNITS and all(s is not None for s in shingles):
+        sigs = None  # every pair compared exactly: no estimate needed
+    else:
+        sigs = np.stack([u.prior.signature if u.prior else hasher.signature(s) for u, s in zip(units, shingles)])
     remaining = np.array([u.prior is None for u in units])
     clusters = []
     for leader, unit in enumerate(units):
