@@ -227,7 +227,7 @@ def test_flink_and_spark_defaults_use_the_installed_jar_the_embedded_engine_and_
     g1 = engine_defaults(PipelineOptions(["--runner=SparkRunner", "--job_server_jvm_property=-XX:+UseG1GC"]))
     assert serial not in g1 and no_ui in g1 and c1 in g1
     # the embedded Spark spills cached partitions instead of computing them again; a given level stays
-    assert "--storage_level=MEMORY_AND_DISK" in spark and not any("storage_level" in flag for flag in flink + remote)
+    assert "--storage_level=DISK_ONLY" in spark and not any("storage_level" in flag for flag in flink + remote)
     given = engine_defaults(PipelineOptions(["--runner=SparkRunner", "--storage_level=MEMORY_ONLY"]))
     assert not any("storage_level" in flag for flag in given)
 
