@@ -1,7 +1,7 @@
 """corpusbeam against a single-process datasketch MinHashLSH baseline, on the same planted corpus.
 
-    python bench/speed.py [--docs 100000] [--threshold 0.8] [--corpus-dir out/bench]
-        [any Beam option, e.g. --direct_running_mode=multi_processing --direct_num_workers=2 --allow_local_workers]
+    python bench/speed.py [--docs 100000] [--threshold 0.8] [--corpus-dir out/bench] [--shards N]
+        [any Beam option, e.g. --runner=SparkRunner]
 
 1. Builds (or reuses, in --corpus-dir) the planted corpus of `bench/planted.py`: N documents of ~500
    words of Project Gutenberg text, about half of them with 1-3 near copies.
@@ -10,7 +10,8 @@
    and the CPU time of all the pipeline's per-document steps (prepare, clean, language, quality,
    dedup hashing, Parquet row) called directly, which the run's CPU time is then compared with.
 3. The full `corpusbeam run` (read -> clean -> language -> quality -> dedup -> Parquet) with the local
-   profile, as a subprocess.
+   profile, as a subprocess; with `--shards N` on the corpus cut into N files (as `bench/engines.py`
+   cuts it), so that an engine with several workers (`--runner=SparkRunner`) reads them in parallel.
 4. The baseline, as a subprocess: one process, datasketch `MinHash(num_perm=128)` over word 5-grams
    (`update_batch`), `MinHashLSH(threshold)`: query, then insert what has no match. No cleaning, no
    output files.
@@ -315,6 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threshold", type=float, default=0.8)
     parser.add_argument("--config", default=str(ROOT / "configs" / "local.yaml"))
     parser.add_argument("--set", action="append", default=[], dest="overrides")
+    parser.add_argument("--shards", type=int, default=1, help="run corpusbeam on the corpus cut into this many files")
     parser.add_argument("--profile", action="store_true", help="profile one in-memory run instead")
     parser.add_argument("--top", type=int, default=15, help="functions to print with --profile")
     parser.add_argument("--baseline-only", metavar="CORPUS", help=argparse.SUPPRESS)
@@ -346,7 +348,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     output = Path(tempfile.mkdtemp(prefix="corpusbeam-speed-"))
     sets = sum((["--set", s] for s in [f"dedup.threshold={args.threshold}", *args.overrides]), [])
-    run_cmd = [sys.executable, "-m", "pipelines.cli", "run", "--config", args.config, "--input", str(corpus)]
+    from engines import sharded  # engines imports this module
+
+    run_cmd = [sys.executable, "-m", "pipelines.cli", "run", "--config", args.config, "--input", sharded(corpus, args.shards)]
     run_cmd += ["--output", str(output), "--overwrite", *sets, *beam_args]
     print("corpusbeam:", " ".join(run_cmd[2:]), flush=True)
     ours = measure(run_cmd)
