@@ -115,7 +115,7 @@ def _tree(pid: int) -> list[tuple[int, int, float]]:
     return out
 
 
-def measure(cmd: list[str], stdout: int | None = None, cwd: Path = ROOT) -> dict:
+def measure(cmd: list[str], stdout: int | None = None, cwd: Path = ROOT, stderr: int | None = None) -> dict:
     """Run `cmd`; its wall time, CPU time, peak RSS (tree sum, largest process, and each kind of process's
     largest sum) and CPU by kind of process (`_process_kind`; sampled every 0.2 s, so a process's last
     0.2 s may be missed).
@@ -123,7 +123,7 @@ def measure(cmd: list[str], stdout: int | None = None, cwd: Path = ROOT) -> dict
     CPU time is the larger of the reaped children's rusage and the sum of the samples."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=stdout)
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=stdout, stderr=stderr)
     peak = {"sum": 0, "max": 0}
     rss_by_kind: dict[str, int] = {}
     cpu_of: dict[int, tuple[str, float]] = {}
