@@ -1,7 +1,7 @@
 """The same `corpusbeam run` on every local engine, on the planted corpus: time, CPU, memory, same output.
 
     python bench/engines.py [--docs 10000] [--shards 1] [--engines memory prism flink spark] [--set KEY=VALUE ...]
-        [--bound] [--beam-option=--FLAG=VALUE ...]
+        [--bound] [--spark-stages] [--beam-option=--FLAG=VALUE ...]
 
 Needs `make runners`. For each engine: wall time, docs/s, CPU seconds (user + system of the run and
 every process under it: driver, job server, SDK workers), how many cores that kept busy on average
@@ -10,6 +10,10 @@ documents/, rejected/ and clusters/ tables and stats.json counts equal the in-me
 
 With `--shards N` the corpus is first cut into N consecutive gzip shards, as crawls and dumps come:
 the engines read a file per worker, where one file is read by one worker only.
+
+With `--spark-stages`, Spark writes its event log and the bench prints each Spark stage: when it
+started (seconds after the application), its tasks, its wall time, the sum of its tasks' times (an
+SDK worker's time is in its task's) and the JVM CPU of its tasks, for stages of at least 0.5 s.
 
 `--beam-option` passes a Beam flag to every engine's run, e.g.
 `--engines spark --beam-option=--job_server_jvm_property=-Xmx2g` for a smaller JVM heap.
@@ -75,14 +79,50 @@ def sharded(corpus: Path, shards: int) -> str:
     return str(folder / "*.jsonl.gz")
 
 
-def run_engines(inputs: str, engines: list[str], sets: list[str]) -> list[tuple[str, dict]]:
+def spark_stages(event_log: Path) -> None:
+    """Print the stages of a Spark event log that took at least 0.5 s (module docstring)."""
+    events = [json.loads(line) for line in event_log.read_text().splitlines()]
+    start = next(e["Timestamp"] for e in events if e["Event"] == "SparkListenerApplicationStart")
+    tasks: dict[int, list[dict]] = {}
+    for e in events:
+        if e["Event"] == "SparkListenerTaskEnd":
+            tasks.setdefault(e["Stage ID"], []).append(e.get("Task Metrics") or {})
+    stages = sorted(
+        (e["Stage Info"] for e in events if e["Event"] == "SparkListenerStageCompleted"), key=lambda i: i["Submission Time"]
+    )
+    print(f"{'start s':>8s} {'stage':>5s} {'tasks':>5s} {'wall s':>7s} {'tasks s':>8s} {'JVM CPU s':>9s}  name")
+    for info in stages:
+        wall = (info["Completion Time"] - info["Submission Time"]) / 1000
+        if wall < 0.5:
+            continue
+        metrics = tasks.get(info["Stage ID"], [])
+        run = sum(m.get("Executor Run Time", 0) for m in metrics) / 1000
+        cpu = sum(m.get("Executor CPU Time", 0) for m in metrics) / 1e9
+        print(
+            f"{(info['Submission Time'] - start) / 1000:8.1f} {info['Stage ID']:5d} {info['Number of Tasks']:5d} "
+            f"{wall:7.2f} {run:8.2f} {cpu:9.2f}  {info['Stage Name']}"
+        )
+
+
+def run_engines(inputs: str, engines: list[str], sets: list[str], stages: bool = False) -> list[tuple[str, dict]]:
     """Each engine's figures on `inputs`, with `same` = whether its output equals the first finished one."""
     results, reference = [], None
     for engine in engines:
         out = Path(tempfile.mkdtemp(prefix=f"corpusbeam-{engine}-"))
-        cmd = quiet_run_command(str(ROOT / "configs" / "local.yaml"), inputs, out, *sets, *RUNNERS[engine])
+        options = list(RUNNERS[engine])
+        event_logs = out.with_name(out.name + "-events")
+        if stages and engine == "spark":
+            event_logs.mkdir()
+            options += [
+                "--job_server_jvm_property=-Dspark.eventLog.enabled=true",
+                f"--job_server_jvm_property=-Dspark.eventLog.dir={event_logs.as_uri()}",
+            ]
+        cmd = quiet_run_command(str(ROOT / "configs" / "local.yaml"), inputs, out, *sets, *options)
         print(f"{engine}: {' '.join(cmd[2:])}", flush=True)
         figures = measure(cmd)
+        for log in sorted(event_logs.glob("*")) if event_logs.exists() else []:
+            spark_stages(log)
+        shutil.rmtree(event_logs, ignore_errors=True)
         if figures["returncode"] == 0:  # a failed engine is reported and the next one still runs
             got = content(out)
             reference = reference or got
@@ -140,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", action="append", default=[], dest="overrides")
     parser.add_argument("--beam-option", action="append", default=[], dest="beam_options", help="a Beam flag for every run")
     parser.add_argument("--bound", action="store_true", help=f"also run on {_BOUND_DOCS} documents (docstring)")
+    parser.add_argument("--spark-stages", action="store_true", help="print Spark's stages from its event log (docstring)")
     args = parser.parse_args(argv)
     if args.bound and "memory" not in args.engines:
         parser.error("--bound compares with the in-memory run: add memory to --engines")
@@ -149,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         small = planted_corpus(_BOUND_DOCS, args.seed, Path(args.corpus_dir))
         fixed = dict(run_engines(str(small), args.engines, sets))
     corpus = planted_corpus(args.docs, args.seed, Path(args.corpus_dir))
-    results = run_engines(sharded(corpus, args.shards), args.engines, sets)
+    results = run_engines(sharded(corpus, args.shards), args.engines, sets, args.spark_stages)
     print(
         f"\n{args.docs:,} planted documents ({corpus.name}, {args.shards} files); same output as the first engine that finished:"
     )
