@@ -2,6 +2,8 @@ import random
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from transforms.config import DedupConfig
 from transforms.dedup import decide
@@ -20,7 +22,7 @@ from transforms.dedup.components import (
     unpack_rows,
 )
 from transforms.dedup.decide import Unit, cluster_key, exact_key, finalize_cluster, group_exact, rank_key, split_component
-from transforms.dedup.minhash import MinHasher, exact_jaccard
+from transforms.dedup.minhash import MinHasher, containment_from_jaccard, exact_jaccard
 from transforms.records import Document
 
 
@@ -211,6 +213,17 @@ def test_a_member_joined_by_containment_has_its_exact_jaccard(monkeypatch, all_p
     (_, jaccard, containment) = clusters[0][1]
     assert jaccard == exact_jaccard(hasher.shingle_hashes(full), hasher.shingle_hashes(part)) == 136 / 396
     assert containment == pytest.approx(1.0)
+
+
+@given(
+    st.lists(st.tuples(st.floats(0.0, 1.0), st.integers(0, 5000)), max_size=30),
+    st.integers(0, 5000),
+)
+def test_containment_of_a_component_at_once_is_the_pairwise_formula(pairs, lead_size):
+    jaccard = np.array([j for j, _ in pairs], dtype=float)
+    sizes = np.array([s for _, s in pairs], dtype=np.int64)
+    expected = [containment_from_jaccard(j, min(s, lead_size), max(s, lead_size)) for j, s in pairs]
+    assert decide._contained(jaccard, lead_size, sizes).tolist() == expected
 
 
 @pytest.mark.parametrize("all_pairs_up_to", [16, 0], ids=["pairs-exact", "signatures-first"])

@@ -130,8 +130,11 @@ def resolve_lsh(config: DedupConfig) -> tuple[int, int]:
 
 
 def _contained(jaccard: np.ndarray, lead_size: int, sizes: np.ndarray) -> np.ndarray:
-    """Share of the shorter of each pair contained in the longer one, implied by their Jaccard."""
-    return np.array([containment_from_jaccard(j, min(s, lead_size), max(s, lead_size)) for j, s in zip(jaccard, sizes)])
+    """Share of the shorter of each pair contained in the longer one, implied by their Jaccard:
+    `containment_from_jaccard` over whole arrays (a component's candidates at once)."""
+    shorter, longer = np.minimum(sizes, lead_size), np.maximum(sizes, lead_size)
+    inter = jaccard * (shorter + longer) / (1.0 + jaccard)
+    return np.where(shorter > 0, np.minimum(1.0, inter / np.maximum(shorter, 1)), 0.0)
 
 
 def _similar_to(
