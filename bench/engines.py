@@ -110,8 +110,8 @@ def run_engines(inputs: str, engines: list[str], sets: list[str], stages: bool =
     for engine in engines:
         out = Path(tempfile.mkdtemp(prefix=f"corpusbeam-{engine}-"))
         options = list(RUNNERS[engine])
-        event_logs = out.with_name(out.name + "-events")
-        if stages and engine == "spark":
+        event_logs = out / "spark-events" if stages and engine == "spark" else None
+        if event_logs:  # beside the run's tables, which the run's --overwrite leaves alone
             event_logs.mkdir()
             options += [
                 "--job_server_jvm_property=-Dspark.eventLog.enabled=true",
@@ -120,9 +120,8 @@ def run_engines(inputs: str, engines: list[str], sets: list[str], stages: bool =
         cmd = quiet_run_command(str(ROOT / "configs" / "local.yaml"), inputs, out, *sets, *options)
         print(f"{engine}: {' '.join(cmd[2:])}", flush=True)
         figures = measure(cmd)
-        for log in sorted(event_logs.glob("*")) if event_logs.exists() else []:
+        for log in sorted(event_logs.glob("*")) if event_logs else []:
             spark_stages(log)
-        shutil.rmtree(event_logs, ignore_errors=True)
         if figures["returncode"] == 0:  # a failed engine is reported and the next one still runs
             got = content(out)
             reference = reference or got
