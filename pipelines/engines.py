@@ -167,14 +167,27 @@ def installed(engine: str) -> Path:
     )
 
 
+def _call(
+    cmd: list[str], env: dict[str, str] | None = None, timeout: float = 1800, cwd: Path | None = None
+) -> subprocess.CompletedProcess | str:
+    """Run an installer's client: its finished process, or why it could not run."""
+    try:
+        return subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return f"{type(err).__name__}: {err}"
+
+
+def _last_lines(done: subprocess.CompletedProcess) -> str:
+    lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+    return " / ".join(lines[-3:])
+
+
 def _run(cmd: list[str], env: dict[str, str] | None = None, timeout: float = 1800, cwd: Path | None = None) -> tuple[bool, str]:
     """Run an installer's client; (ok, the last lines it printed)."""
-    try:
-        done = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
-    except (OSError, subprocess.TimeoutExpired) as err:
-        return False, f"{type(err).__name__}: {err}"
-    lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
-    return done.returncode == 0, " / ".join(lines[-3:])
+    done = _call(cmd, env, timeout, cwd)
+    if isinstance(done, str):
+        return False, done
+    return done.returncode == 0, _last_lines(done)
 
 
 def _patched_packages() -> list[str]:
@@ -189,14 +202,13 @@ def _patched_packages() -> list[str]:
 
 def _download_go_module(module: str) -> Path | str:
     """The folder of `module@version` in Go's module cache, downloaded if need be; or what went wrong."""
-    try:
-        done = subprocess.run(["go", "mod", "download", "-json", module], capture_output=True, text=True, timeout=1800)
-    except (OSError, subprocess.TimeoutExpired) as err:
-        return f"{type(err).__name__}: {err}"
+    done = _call(["go", "mod", "download", "-json", module])
+    if isinstance(done, str):
+        return done
     try:
         return Path(json.loads(done.stdout)["Dir"])
     except (ValueError, KeyError):
-        return " / ".join((done.stdout + done.stderr).strip().splitlines()[-3:])
+        return _last_lines(done)
 
 
 def _install_prism() -> dict:
