@@ -5,11 +5,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from transforms.clean import unicode
 from transforms.clean.boilerplate import is_hard_wrapped, paragraphs
 from transforms.clean.document import CleanRules, clean_body, clean_document, prepare_document
 from transforms.clean.quality import quality_reason
 from transforms.clean.site_lines import page_line_keys
-from transforms.clean.unicode import normalise_text
+from transforms.clean.unicode import is_normalised, normalise_text
 from transforms.config import CleanConfig, QualityConfig
 from transforms.records import Document, Rejected
 
@@ -166,6 +167,38 @@ _SPACES = st.text(alphabet=" \n\t\r\x0b\x0c\x1c\x1f\xa0\u2000\u3000\x85\x9d\x80a
 @given(_SPACES)
 def test_the_cheap_checks_skip_only_substitutions_that_change_nothing(text):
     assert normalise_text(text, fix_unicode=False) == unicodedata.normalize("NFC", _every_substitution(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [" a", "a\n", "a  b", "a \nb", "a\n b", "a\n\n\nb", "a\tb", "a\rb", "a\u00a0b", "a\u3000b", "a\x00b", "a\x85b"]
+    + ["a\u200bb", "\ufeffa", "caf\u00c3\u00a9", "Tom &amp; Jerry", "\ufb01ne", "\uff21", "e\u0301", "a\u2028b"],
+)
+def test_text_with_something_to_normalise_is_not_taken_as_normalised(text):
+    assert not is_normalised(text)
+    assert is_normalised(normalise_text(text))
+
+
+# Words and separators, mostly plain, sometimes with what a check of `is_normalised` is about: the
+# table look-ups must agree with the regex scans of the full pass on any mix of them.
+_WORDS = ["word", "word", "caf\u00e9", "\u00e9\u2019", "\u00c3\u00a9", "\u00c3", "Tom&amp;", "&c.", "e\u0301", "\ufb01"]
+_WORDS += ["\x00", "\x1f", "\x85", "\u200b", "\ufeff", "\uff21", "\ufffd", "\ud800", "\u2028"]
+_SEPARATORS = [" ", " ", "\n", "\n\n", "\n\n\n", "  ", " \n", "\n ", "\t", "\r\n", "\u00a0", "\u3000"]
+_TRICKY = st.tuples(
+    st.sampled_from(["", " ", "\n"]),
+    st.lists(st.tuples(st.sampled_from(_WORDS), st.sampled_from(_SEPARATORS)), max_size=8),
+    st.sampled_from(_WORDS),
+    st.sampled_from(["", " ", "\n"]),
+).map(lambda parts: parts[0] + "".join(w + sep for w, sep in parts[1]) + parts[2] + parts[3])
+
+
+@settings(max_examples=2000, deadline=None)
+@given(_TRICKY | st.text())
+def test_the_table_check_agrees_with_the_full_pass(text):
+    for fix_unicode in (True, False):
+        assert normalise_text(text, fix_unicode) == unicode._normalise_fully(text, fix_unicode)
+    if is_normalised(text):
+        assert unicode._normalise_fully(text, True) == text
 
 
 @settings(max_examples=1000, deadline=None)
