@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transforms.clean.quality import quality_reason, word_counts
+from transforms.clean.quality import _STOP_WORDS, quality_reason, stop_word_counts, word_counts
 from transforms.config import QualityConfig
 from transforms.records import Document
 
@@ -127,3 +127,20 @@ _NO_LETTER_WORD_RE = re.compile(r"(?<!\S)(?:(?![^\W\d_])\S)+(?!\S)")
 def test_word_counts_equal_split_and_the_no_letter_regex(text):
     words = text.split()
     assert word_counts(text) == (len(words), sum(map(len, words)), len(_NO_LETTER_WORD_RE.findall(text)))
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["the", "The", "THE", "tHe", "and", "That", "with", "WITH", "be", "to", "of", "have", "theme"])
+        | st.sampled_from(
+            ["the,", "(of", "w\u0130th", "\u0130", "\u212a", "t\u0301he", "th\u00e9", "\u0174he", "a", "b", "abcd", "x1"]
+        )
+        | st.sampled_from([" ", "\n", "  ", "\u00a0", "\u3000", "\x1c", "\t"]),
+        max_size=40,
+    ).map("".join)
+    | st.text(max_size=40)
+)
+def test_stop_words_equal_those_of_lower_split(text):
+    words = text.lower().split()
+    assert stop_word_counts(text) == (sum(word in _STOP_WORDS for word in words), len(_STOP_WORDS.intersection(words)))

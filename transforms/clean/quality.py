@@ -19,9 +19,17 @@ from transforms.config import QualityConfig
 from transforms.records import Document
 from transforms.tokens import code_point_table, code_points, run_bounds
 
-__all__ = ["assess", "quality_reason", "quality_score", "word_counts"]
+__all__ = ["assess", "quality_reason", "quality_score", "stop_word_counts", "word_counts"]
 
 _STOP_WORDS = frozenset({"the", "be", "to", "of", "and", "that", "have", "with"})
+_STOP_MIN, _STOP_MAX = min(map(len, _STOP_WORDS)), 4  # the longest, and the bytes of a uint32
+assert max(map(len, _STOP_WORDS)) == _STOP_MAX
+_STOP_OFFSETS = np.arange(_STOP_MAX)
+# A short word's key: its first four code points as the bytes of a little-endian uint32, lower-
+# cased (255 beyond ASCII), masked to the word's length.
+_STOP_KEYS = np.array([int.from_bytes(word.encode(), "little") for word in _STOP_WORDS], dtype=np.uint32)
+_STOP_LENGTH_MASKS = np.array([(1 << 8 * n) - 1 for n in range(_STOP_MAX + 1)], dtype=np.uint32)
+_ASCII_LOWER = np.array([ord(chr(c).lower()) if c < 128 else 255 for c in range(256)], dtype=np.uint8)
 _BULLETS = ("•", "●", "○", "▪", "◦", "‣", "⁃", "-", "*", "–", "—")
 # A sentence ends at terminal punctuation followed by a space or the end of the text.
 # Only at the start of a run of end marks, and possessive: the plain form retried from every mark of
@@ -34,13 +42,35 @@ def word_counts(text: str) -> tuple[int, int, int]:
     """(words, characters in words, words without a letter) of `text`, its words being those of
     `text.split()` and a letter `[^\\W\\d_]`: counted on the code points with two tables, instead of
     splitting the text into strings and running a regex over it (0.14 -> 0.03 ms a page)."""
+    return _word_measures(text, stop_words=False)[:3]
+
+
+def stop_word_counts(text: str) -> tuple[int, int]:
+    """(words of `text.lower().split()` in _STOP_WORDS, distinct ones among them)."""
+    return _word_measures(text, stop_words=True)[3:]
+
+
+def _word_measures(text: str, stop_words: bool) -> tuple[int, int, int, int, int]:
+    """`word_counts` and, with `stop_words`, `stop_word_counts` (else 0, 0) from one pass over the
+    code points: the stop words are told by the first four code points of each word of 2-4, lower-
+    cased (only A-Z lower to ASCII letters; U+0130 and U+212A to other letters), packed
+    into a uint32 (0.05 -> 0.02 ms a page against lower-casing and splitting the text)."""
     points = code_points(text)
     in_word = ~code_point_table(r"\s")[points]
-    starts, _ = run_bounds(in_word)
+    starts, ends = run_bounds(in_word)
     if not starts.size:
-        return 0, 0, 0
+        return 0, 0, 0, 0, 0
     letters = np.add.reduceat(code_point_table(r"[^\W\d_]")[points].astype(np.int32), starts)
-    return int(starts.size), int(np.count_nonzero(in_word)), int(np.count_nonzero(letters == 0))
+    counts = int(starts.size), int(np.count_nonzero(in_word)), int(np.count_nonzero(letters == 0))
+    if not stop_words:
+        return (*counts, 0, 0)
+    lengths = ends - starts
+    short = (lengths >= _STOP_MIN) & (lengths <= _STOP_MAX)
+    places = starts[short][:, None] + _STOP_OFFSETS
+    chars = _ASCII_LOWER.take(np.minimum(points.take(places, mode="clip"), 255))
+    keys = chars.view("<u4").ravel() & _STOP_LENGTH_MASKS.take(lengths[short])  # what follows the word: 0
+    each = np.count_nonzero(keys[:, None] == _STOP_KEYS, axis=0)  # how often each stop word stands
+    return (*counts, int(each.sum()), int(np.count_nonzero(each)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,11 +91,8 @@ class _Measures:
     def of(cls, doc: Document) -> _Measures:
         text = doc.text
         paras = paragraphs(text)
-        stop = distinct = None
-        if doc.lang == "en":
-            lower = text.lower().split()
-            stop, distinct = sum(map(_STOP_WORDS.__contains__, lower)), len(_STOP_WORDS.intersection(lower))
-        n_words, word_chars, no_letter = word_counts(text)
+        english = doc.lang == "en"
+        n_words, word_chars, no_letter, stop, distinct = _word_measures(text, stop_words=english)
         return cls(
             n_words=n_words,
             word_chars=word_chars,
@@ -74,8 +101,8 @@ class _Measures:
             paragraphs=paras,
             paragraphs_ending_sentence=sum(para.endswith(_LINE_END_PUNCT) for para in paras),
             repeated_paragraph_chars=sum(len(para) * (n - 1) for para, n in Counter(paras).items() if n > 1),
-            stop_words=stop,
-            distinct_stop_words=distinct,
+            stop_words=stop if english else None,
+            distinct_stop_words=distinct if english else None,
         )
 
 
