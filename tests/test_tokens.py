@@ -1,8 +1,10 @@
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from transforms import tokens
+from transforms.clean import quality, unicode
 from transforms.tokens import TokenHasher, tokenize
 
 HASHER = TokenHasher(11)
@@ -49,3 +51,11 @@ def test_a_text_longer_than_a_span_hashes_as_its_tokens(monkeypatch):
     assert np.array_equal(lines, np.repeat(np.arange(300), 2))
     long_word = "y" * 150  # no non-word character in a span: cut into tokens of at most 64
     assert hasher.hashes(f"a {long_word} b").size == 5
+
+
+@pytest.mark.parametrize("pattern", [*unicode.BMP_CLASSES, quality.SPACE_CLASS])
+def test_tables_built_over_the_first_plane_are_whole(pattern):
+    """A class whose table is built below BMP matches nothing above it: the table equals the full one."""
+    full = tokens.code_point_table(pattern)
+    assert not full[tokens.BMP :].any()
+    assert np.array_equal(tokens.code_point_table(pattern, tokens.BMP), full)

@@ -17,10 +17,11 @@ import numpy as np
 from transforms.clean.boilerplate import paragraphs
 from transforms.config import QualityConfig
 from transforms.records import Document
-from transforms.tokens import code_point_table, code_points, run_bounds
+from transforms.tokens import BMP, code_point_table, code_points, run_bounds
 
 __all__ = ["assess", "quality_reason", "quality_score", "stop_word_counts", "word_counts"]
 
+SPACE_CLASS = r"\s"  # whitespace, as `str.split` has it; all of it in the first plane
 _STOP_WORDS = frozenset({"the", "be", "to", "of", "and", "that", "have", "with"})
 _STOP_MIN, _STOP_MAX = min(map(len, _STOP_WORDS)), 4  # the longest, and the bytes of a uint32
 assert max(map(len, _STOP_WORDS)) == _STOP_MAX
@@ -56,7 +57,7 @@ def _word_measures(text: str, stop_words: bool) -> tuple[int, int, int, int, int
     cased (only A-Z lower to ASCII letters; U+0130 and U+212A to other letters), packed
     into a uint32 (0.05 -> 0.02 ms a page against lower-casing and splitting the text)."""
     points = code_points(text)
-    in_word = ~code_point_table(r"\s")[points]
+    in_word = ~code_point_table(SPACE_CLASS, BMP)[points]
     starts, ends = run_bounds(in_word)
     if not starts.size:
         return 0, 0, 0, 0, 0

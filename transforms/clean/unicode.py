@@ -12,7 +12,7 @@ import ftfy
 import numpy as np
 from ftfy.badness import is_bad
 
-from transforms.tokens import code_point_table, code_points
+from transforms.tokens import BMP, code_point_table, code_points
 
 __all__ = ["normalise_text", "BLANK_LINES_RE"]
 
@@ -38,6 +38,13 @@ _MOJIBAKE_LEAD = "\u00c2-\u00f4"
 _MOJIBAKE_CONTINUATION = "\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u203a\u20ac\u2122"
 _MOJIBAKE_HINT_RE = re.compile(f"[{_MOJIBAKE_LEAD}][{_MOJIBAKE_CONTINUATION}]")
 _SPACE, _NEWLINE = ord(" "), ord("\n")
+# `is_normalised`'s classes, all in the first plane: what makes a step of `normalise_text` more than
+# NFC and spacing, and the two characters of a mojibake hint.
+BMP_CLASSES = (
+    f"[{_C0_CONTROLS}{_C1_CONTROLS}{_FTFY_TARGETS}]|{_OTHER_HSPACE}",
+    f"[{_MOJIBAKE_LEAD}]",
+    f"[{_MOJIBAKE_CONTINUATION}]",
+)
 
 
 def _needs_ftfy(text: str) -> bool:
@@ -82,9 +89,10 @@ def _unusual_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """bool tables of code points: those that make a step of `normalise_text` more than NFC and
     spacing (controls, whitespace but space and newline, ftfy's targets), and the two classes of
     `_MOJIBAKE_HINT_RE`. Built once per process from the same classes as the regexes."""
-    unusual = code_point_table(f"[{_C0_CONTROLS}{_C1_CONTROLS}{_FTFY_TARGETS}]|{_OTHER_HSPACE}").copy()
+    unusual, lead, continuation = (code_point_table(pattern, BMP) for pattern in BMP_CLASSES)
+    unusual = unusual.copy()
     unusual[0] = True  # a C0 control, which `code_point_table` never marks
-    return unusual, code_point_table(f"[{_MOJIBAKE_LEAD}]"), code_point_table(f"[{_MOJIBAKE_CONTINUATION}]")
+    return unusual, lead, continuation
 
 
 def is_normalised(text: str) -> bool:
