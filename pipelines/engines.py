@@ -23,6 +23,7 @@ import hashlib
 import json
 import logging
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -38,8 +39,10 @@ __all__ = [
     "JAR_ENGINES",
     "BEAM_GO_MODULE",
     "cache_dir",
+    "class_archive",
     "install",
     "installed",
+    "java_binary",
     "prism_binary",
 ]
 
@@ -299,11 +302,94 @@ def _install_jar(engine: str) -> dict:
     return {"path": str(target), "version": JAVA_BEAM_VERSION}
 
 
+def java_binary() -> str | None:
+    """The `java` Beam starts a job server with: $JAVA_HOME's, else the one on PATH."""
+    home = os.environ.get("JAVA_HOME")
+    return shutil.which(os.path.join(home, "bin", "java") if home else "java")
+
+
+def class_archive(engine: str) -> Path | None:
+    """Where the job server's class-data archive for this `java` goes, whether it is there or not
+    (None without a `java`). An archive maps only into the JVM that wrote it, so its name holds that
+    JVM's identity: its launcher and libjvm, their paths, sizes and times."""
+    java = java_binary()
+    if java is None:
+        return None
+    launcher = Path(java).resolve()
+    identity = hashlib.sha256()
+    for path in (launcher, launcher.parent.parent / "lib" / "server" / "libjvm.so"):
+        if path.is_file():
+            stat = path.stat()
+            identity.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+    return jar_path(engine).parent / f"classes-{identity.hexdigest()[:12]}.jsa"
+
+
+# Words of the small corpus whose run records the classes a job server loads: sentences of them pass the
+# quality rules, and each document has a near copy, so the run goes through every stage of the graph.
+_TRAINING_WORDS = (
+    "the of and to that have with be river city garden market winter letter music road history village "
+    "station morning window season island harbour bridge valley forest meadow lantern journey painter"
+).split()
+_TRAINING_PAIRS = 100
+
+
+def _training_corpus() -> str:
+    rng = random.Random(0)
+    records = []
+    for i in range(_TRAINING_PAIRS):
+        sentences = [" ".join(rng.choices(_TRAINING_WORDS, k=12)).capitalize() + "." for _ in range(8)]
+        text = " ".join(sentences)
+        records += [{"id": f"{i}", "text": text}, {"id": f"{i}-copy", "text": text + " It ends here."}]
+    return "".join(json.dumps(record) + "\n" for record in records)
+
+
+def _archive_classes(engine: str) -> str | None:
+    """Writes the job server's class-data archive (AppCDS) of the classes a small corpusbeam run on
+    the engine loads: the run lists them (-XX:DumpLoadedClassList), then `java -Xshare:dump` archives
+    them. A JVM that maps the archive skips reading, verifying and linking them from the jars.
+    Returns why there is none, or None.
+
+    Not an archive the job server dumps when it exits (-XX:ArchiveClassesAtExit): Beam stops it with
+    SIGINT and kills it 5 s later, before Spark's had been written. The archive is put in place only
+    once a JVM has mapped it with -Xshare:on: a truncated one kills the JVM (SIGBUS) whatever -Xshare says."""
+    target, java = class_archive(engine), java_binary()
+    if target is None or java is None or target.is_file():
+        return None
+    runner = {"flink": "FlinkRunner", "spark": "SparkRunner"}[engine]
+    with tempfile.TemporaryDirectory(dir=target.parent) as work:
+        corpus, listed, candidate = Path(work) / "corpus.jsonl", Path(work) / "classes.txt", Path(work) / target.name
+        corpus.write_text(_training_corpus())
+        run = [sys.executable, "-m", "pipelines.cli", "--quiet", "run", "--input", str(corpus)]
+        run += ["--output", str(Path(work) / "out"), f"--runner={runner}"]
+        ok, said = _run([*run, f"--job_server_jvm_property=-XX:DumpLoadedClassList={listed}"], timeout=900)
+        if not ok or not listed.is_file():
+            return f"the run that lists its classes failed: {said}"
+        classpath = ["-cp", str(jar_path(engine))]
+        dump = [java, "-Xshare:dump", f"-XX:SharedClassListFile={listed}", f"-XX:SharedArchiveFile={candidate}"]
+        ok, said = _run([*dump, *classpath], timeout=900)
+        if ok:
+            ok, said = _run([java, f"-XX:SharedArchiveFile={candidate}", "-Xshare:on", *classpath, "-version"], timeout=120)
+        if not ok:
+            return f"`java -Xshare:dump` gave no archive a JVM maps: {said}"
+        os.replace(candidate, target)
+    for stale in target.parent.glob("classes-*.jsa"):  # another JVM's: none maps into this one
+        if stale != target:
+            stale.unlink()
+    return None
+
+
 def install(engines: list[str]) -> dict:
     """Install each engine that is not there yet; returns and records what each one is now."""
     state = _state()
     for engine in engines:
         state[engine] = _install_prism() if engine == "prism" else _install_jar(engine)
+        if engine in JAR_ENGINES and "path" in state[engine]:
+            why = _archive_classes(engine)
+            archive = class_archive(engine)
+            if why:
+                state[engine]["class_archive_error"] = why
+            elif archive is not None:
+                state[engine]["class_archive"] = str(archive)
     path = cache_dir() / _STATE_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(state, indent=2) + "\n")

@@ -232,6 +232,41 @@ def test_flink_and_spark_defaults_use_the_installed_jar_the_embedded_engine_and_
     assert not any("storage_level" in flag for flag in given)
 
 
+@pytest.mark.parametrize("engine", sorted(engines.JAR_ENGINES))
+def test_make_runners_left_a_class_archive_this_jvm_maps(engine):
+    archive = engines.class_archive(engine)
+    assert archive is not None and archive.is_file(), engines._state().get(engine)
+    java = [engines.java_binary(), f"-XX:SharedArchiveFile={archive}", "-Xshare:on", "-cp", str(engines.jar_path(engine))]
+    done = subprocess.run([*java, "-version"], capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and "sharing" in done.stderr, done.stderr
+
+
+def test_the_installed_job_servers_map_their_class_archive_when_there_is_one(tmp_path, monkeypatch):
+    monkeypatch.setenv("CORPUSBEAM_CACHE", str(tmp_path))
+    monkeypatch.setattr(engines, "java_binary", lambda: str(tmp_path / "jdk" / "bin" / "java"))
+    (tmp_path / "jdk" / "bin").mkdir(parents=True)
+    (tmp_path / "jdk" / "bin" / "java").write_bytes(b"one JVM")
+    for engine in ("flink", "spark"):
+        engines.jar_path(engine).parent.mkdir(parents=True, exist_ok=True)
+        engines.jar_path(engine).write_bytes(b"")
+    archive = engines.class_archive("spark")
+    flag = f"--job_server_jvm_property=-XX:SharedArchiveFile={archive}"
+    assert flag not in engine_defaults(PipelineOptions(["--runner=SparkRunner"]))  # none recorded yet
+    archive.write_bytes(b"")
+    assert flag in engine_defaults(PipelineOptions(["--runner=SparkRunner"]))
+    assert not any("SharedArchiveFile" in f for f in engine_defaults(PipelineOptions(["--runner=FlinkRunner"])))
+    # a user's own jar, or the user's say on class sharing, leave it out
+    own_jar = engine_defaults(PipelineOptions(["--runner=SparkRunner", "--spark_job_server_jar=/elsewhere.jar"]))
+    off = engine_defaults(PipelineOptions(["--runner=SparkRunner", "--job_server_jvm_property=-Xshare:off"]))
+    assert flag not in own_jar and flag not in off
+    # another JVM (its launcher changed) has no archive yet
+    (tmp_path / "jdk" / "bin" / "java").write_bytes(b"another JVM")
+    assert engines.class_archive("spark") != archive
+    assert not any("SharedArchiveFile" in f for f in engine_defaults(PipelineOptions(["--runner=SparkRunner"])))
+    monkeypatch.setattr(engines, "java_binary", lambda: None)
+    assert engines.class_archive("spark") is None
+
+
 def test_process_workers_get_this_python_and_fewer_malloc_arenas(monkeypatch):
     monkeypatch.setenv("PATH", "/usr/bin")
     monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
