@@ -59,3 +59,26 @@ def test_tables_built_over_the_first_plane_are_whole(pattern):
     full = tokens.code_point_table(pattern)
     assert not full[tokens.BMP :].any()
     assert np.array_equal(tokens.code_point_table(pattern, tokens.BMP), full)
+
+
+def test_a_remembering_hasher_gives_a_texts_hashes_again_read_only_and_forgets_the_oldest():
+    hasher = tokens.TokenHasher(5, remember=3)
+    first = hasher.hashes_and_starts("one two three")[0]
+    again = hasher.hashes("".join(["one two ", "three"]))  # an equal text, not the same object
+    assert again is first and not again.flags.writeable
+    assert np.array_equal(again, tokens.TokenHasher(5).hashes("one two three"))
+    for text in ("a b", "c d", "e f"):
+        hasher.hashes(text)
+    assert "one two three" not in hasher._remembered and len(hasher._remembered) == 3
+    plain = tokens.TokenHasher(5)
+    assert plain.hashes("one two").flags.writeable and not plain._remembered  # a plain hasher keeps nothing
+
+
+def test_cleaning_and_minhash_share_one_hasher_with_the_default_seed():
+    from transforms.clean.document import CleanRules
+    from transforms.config import CleanConfig, DedupConfig
+    from transforms.dedup.minhash import MinHasher
+
+    seed = DedupConfig().seed
+    assert CleanRules.build(CleanConfig()).tokens is MinHasher(128, 5, seed)._tokens is tokens.shared_hasher(seed)
+    assert MinHasher(128, 5, seed + 1)._tokens is not tokens.shared_hasher(seed)

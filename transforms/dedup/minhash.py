@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import xxhash
 
-from transforms.tokens import TokenHasher, fmix, fmix64, tokenize
+from transforms.tokens import fmix, fmix64, shared_hasher, tokenize
 
 __all__ = [
     "MinHasher",
@@ -77,7 +77,7 @@ class MinHasher:
         rng = np.random.RandomState(self.seed)
         # One odd multiplier per position in the n-gram makes the n-gram hash order-sensitive.
         self._positions = (rng.randint(0, 1 << 62, self.ngram, dtype=np.uint64) * _U64(2) + _U64(1)).astype(np.uint64)
-        self._tokens = TokenHasher(self.seed)
+        self._tokens = shared_hasher(self.seed)  # the cleaning hashed most final texts already
 
     def shingle_hashes(self, text: str) -> np.ndarray:
         """Sorted unique 64-bit hashes of the text's word n-grams (the whole text if it is shorter)."""
