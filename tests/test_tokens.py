@@ -70,6 +70,10 @@ def test_a_remembering_hasher_gives_a_texts_hashes_again_read_only_and_forgets_t
     for text in ("a b", "c d", "e f"):
         hasher.hashes(text)
     assert "one two three" not in hasher._remembered and len(hasher._remembered) == 3
+    small = tokens.TokenHasher(5, remember=100, remember_chars=10)
+    for text in ("abcd", "efgh", "ijkl", "a much longer text than ten characters"):
+        small.hashes(text)
+    assert list(small._remembered) == ["efgh", "ijkl"]  # at most ten characters in all; a longer text never
     plain = tokens.TokenHasher(5)
     assert plain.hashes("one two").flags.writeable and not plain._remembered  # a plain hasher keeps nothing
 

@@ -90,8 +90,10 @@ def run_bounds(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 # Texts whose token hashes a shared hasher remembers: more than the cleaning stage's batch (256), which
-# it cleans (hashing each text for its repeated paragraphs) before MinHash hashes the first of them.
+# it cleans (hashing each text for its repeated paragraphs) before MinHash hashes the first of them;
+# and at most this many characters in all, so that long documents cannot hold much memory (about 30 MB).
 _REMEMBERED_TEXTS = 512
+_REMEMBERED_CHARS = 4_000_000
 
 
 @functools.cache
@@ -99,21 +101,23 @@ def shared_hasher(seed: int) -> TokenHasher:
     """This process's `TokenHasher` for `seed`, remembering the token hashes of its last texts: the
     cleaning's repeated-paragraph check and MinHash hash the same final text of most documents, and
     the second gets the first one's hashes (one tokenisation for both, 0.03 ms a document)."""
-    return TokenHasher(seed, remember=_REMEMBERED_TEXTS)
+    return TokenHasher(seed, remember=_REMEMBERED_TEXTS, remember_chars=_REMEMBERED_CHARS)
 
 
 class TokenHasher:
     """uint64 hashes of a text's `tokenize` tokens, in order; the seed draws the polynomial's base.
-    With `remember`, the hashes of that many last texts are kept (read-only) and given again for an
-    equal text; `shared_hasher` makes the one instance a process's steps share."""
+    With `remember`, the hashes of that many last texts (of `remember_chars` characters in all) are
+    kept, read-only, and given again for an equal text; `shared_hasher` makes the one instance a
+    process's steps share."""
 
-    def __init__(self, seed: int, remember: int = 0) -> None:
+    def __init__(self, seed: int, remember: int = 0, remember_chars: int = _REMEMBERED_CHARS) -> None:
         base = xxhash.xxh3_64_intdigest(b"token base", seed & _MASK64) | 1  # odd: invertible modulo 2^64
         self._word = code_point_table(r"\w")
         self._base_powers = _powers(base, _SPAN)
         self._inverse_powers = _powers(pow(base, -1, 1 << 64), _SPAN)
-        self._remember = remember
+        self._remember, self._remember_chars = remember, remember_chars
         self._remembered: dict[str, np.ndarray] = {}
+        self._remembered_chars = 0
         self._lock = threading.Lock()  # an SDK worker runs bundles in several threads
 
     def hashes(self, text: str) -> np.ndarray:
@@ -148,14 +152,19 @@ class TokenHasher:
         return hashes, np.concatenate([p[1] for p in parts]), points
 
     def _keep(self, text: str, hashes: np.ndarray) -> None:
-        """Remember `text`'s hashes, forgetting the oldest text beyond `remember`."""
-        if not self._remember:
+        """Remember `text`'s hashes, forgetting the oldest texts beyond `remember` or `remember_chars`."""
+        if not self._remember or len(text) > self._remember_chars:
             return
         hashes.flags.writeable = False  # given to every caller that hashes this text
         with self._lock:
+            if text in self._remembered:
+                return
             self._remembered[text] = hashes
-            if len(self._remembered) > self._remember:
-                del self._remembered[next(iter(self._remembered))]
+            self._remembered_chars += len(text)
+            while len(self._remembered) > self._remember or self._remembered_chars > self._remember_chars:
+                oldest = next(iter(self._remembered))
+                del self._remembered[oldest]
+                self._remembered_chars -= len(oldest)
 
     def _span(self, points: np.ndarray, word: np.ndarray, offset: int) -> tuple[np.ndarray, np.ndarray]:
         """Hashes and starts of the words of at most _SPAN code points: sum(c_i * base^i) over each
