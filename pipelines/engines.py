@@ -343,39 +343,40 @@ def _training_corpus() -> str:
     return "".join(json.dumps(record) + "\n" for record in records)
 
 
-def _archive_classes(engine: str) -> str | None:
+def _archive_classes(engine: str) -> dict[str, str]:
     """Writes the job server's class-data archive (AppCDS) of the classes a small corpusbeam run on
     the engine loads: the run lists them (-XX:DumpLoadedClassList), then `java -Xshare:dump` archives
     them. A JVM that maps the archive skips reading, verifying and linking them from the jars.
-    Returns why there is none, or None.
+    Returns what `engines.json` records: the archive's path, or why there is none (nothing without a `java`).
 
     Not an archive the job server dumps when it exits (-XX:ArchiveClassesAtExit): Beam stops it with
     SIGINT and kills it 5 s later, before Spark's had been written. The archive is put in place only
     once a JVM has mapped it with -Xshare:on: a truncated one kills the JVM (SIGBUS) whatever -Xshare says."""
     target, java = class_archive(engine), java_binary()
-    if target is None or java is None or target.is_file():
-        return None
-    runner = {"flink": "FlinkRunner", "spark": "SparkRunner"}[engine]
+    if target is None or java is None:
+        return {}
+    if target.is_file():
+        return {"class_archive": str(target)}
     with tempfile.TemporaryDirectory(dir=target.parent) as work:
         corpus, listed, candidate = Path(work) / "corpus.jsonl", Path(work) / "classes.txt", Path(work) / target.name
         corpus.write_text(_training_corpus())
         run = [sys.executable, "-m", "pipelines.cli", "--quiet", "run", "--input", str(corpus)]
-        run += ["--output", str(Path(work) / "out"), f"--runner={runner}"]
+        run += ["--output", str(Path(work) / "out"), f"--runner={engine.capitalize()}Runner"]
         ok, said = _run([*run, f"--job_server_jvm_property=-XX:DumpLoadedClassList={listed}"], timeout=900)
         if not ok or not listed.is_file():
-            return f"the run that lists its classes failed: {said}"
+            return {"class_archive_error": f"the run that lists its classes failed: {said}"}
         classpath = ["-cp", str(jar_path(engine))]
         dump = [java, "-Xshare:dump", f"-XX:SharedClassListFile={listed}", f"-XX:SharedArchiveFile={candidate}"]
         ok, said = _run([*dump, *classpath], timeout=900)
         if ok:
             ok, said = _run([java, f"-XX:SharedArchiveFile={candidate}", "-Xshare:on", *classpath, "-version"], timeout=120)
         if not ok:
-            return f"`java -Xshare:dump` gave no archive a JVM maps: {said}"
+            return {"class_archive_error": f"`java -Xshare:dump` gave no archive a JVM maps: {said}"}
         os.replace(candidate, target)
     for stale in target.parent.glob("classes-*.jsa"):  # another JVM's: none maps into this one
         if stale != target:
             stale.unlink()
-    return None
+    return {"class_archive": str(target)}
 
 
 def install(engines: list[str]) -> dict:
@@ -384,12 +385,7 @@ def install(engines: list[str]) -> dict:
     for engine in engines:
         state[engine] = _install_prism() if engine == "prism" else _install_jar(engine)
         if engine in JAR_ENGINES and "path" in state[engine]:
-            why = _archive_classes(engine)
-            archive = class_archive(engine)
-            if why:
-                state[engine]["class_archive_error"] = why
-            elif archive is not None:
-                state[engine]["class_archive"] = str(archive)
+            state[engine].update(_archive_classes(engine))
     path = cache_dir() / _STATE_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(state, indent=2) + "\n")

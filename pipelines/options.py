@@ -317,10 +317,10 @@ def engine_defaults(options: PipelineOptions) -> list[str]:
     # TaskManagers of a cluster would all ask the one driver for workers (Beam's default there: DOCKER).
     if local and not portable.environment_type:
         flags += ["--environment_type=LOOPBACK", f"--experiments={PROCESS_WORKERS}", f"--sdk_worker_parallelism={cores}"]
-    archive = engines.class_archive(engine) if our_jar else None
-    if archive is not None and archive.is_file():
-        jvm += (f"-XX:SharedArchiveFile={archive}",)
     if local:
+        archive = engines.class_archive(engine) if our_jar else None
+        if archive is not None and archive.is_file():
+            jvm += (f"-XX:SharedArchiveFile={archive}",)
         given = {_jvm_property_name(prop) for prop in options.view_as(JobServerOptions).job_server_jvm_properties or ()}
         flags += [f"--job_server_jvm_property={prop}" for prop in jvm if _jvm_property_name(prop) not in given]
     return flags

@@ -136,20 +136,19 @@ class TokenHasher:
         word = self._word[points]
         if points.size <= _SPAN:
             hashes, starts = self._span(points, word, 0)
-            self._keep(text, hashes)
-            return hashes, starts, points
-        parts, start = [], 0
-        while start < points.size:
-            stop = min(start + _SPAN, points.size)
-            if stop < points.size:
-                gaps = np.flatnonzero(~word[start:stop])
-                if gaps.size:
-                    stop = start + int(gaps[-1]) + 1
-            parts.append(self._span(points[start:stop], word[start:stop], start))
-            start = stop
-        hashes = np.concatenate([p[0] for p in parts])
+        else:
+            parts, start = [], 0
+            while start < points.size:
+                stop = min(start + _SPAN, points.size)
+                if stop < points.size:
+                    gaps = np.flatnonzero(~word[start:stop])
+                    if gaps.size:
+                        stop = start + int(gaps[-1]) + 1
+                parts.append(self._span(points[start:stop], word[start:stop], start))
+                start = stop
+            hashes, starts = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
         self._keep(text, hashes)
-        return hashes, np.concatenate([p[1] for p in parts]), points
+        return hashes, starts, points
 
     def _keep(self, text: str, hashes: np.ndarray) -> None:
         """Remember `text`'s hashes, forgetting the oldest texts beyond `remember` or `remember_chars`."""

@@ -130,11 +130,9 @@ def resolve_lsh(config: DedupConfig) -> tuple[int, int]:
 
 
 def _contained(jaccard: np.ndarray, lead_size: int, sizes: np.ndarray) -> np.ndarray:
-    """Share of the shorter of each pair contained in the longer one, implied by their Jaccard:
-    `containment_from_jaccard` over whole arrays (a component's candidates at once)."""
-    shorter, longer = np.minimum(sizes, lead_size), np.maximum(sizes, lead_size)
-    inter = jaccard * (shorter + longer) / (1.0 + jaccard)
-    return np.where(shorter > 0, np.minimum(1.0, inter / np.maximum(shorter, 1)), 0.0)
+    """Share of the shorter of each pair contained in the longer one, implied by their Jaccard, for
+    a leader's candidates at once."""
+    return containment_from_jaccard(jaccard, np.minimum(sizes, lead_size), np.maximum(sizes, lead_size))
 
 
 def _similar_to(

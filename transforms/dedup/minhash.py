@@ -155,12 +155,14 @@ def exact_jaccard(a: np.ndarray, b: np.ndarray) -> float:
     return inter / float(a.size + b.size - inter)
 
 
-def containment_from_jaccard(jaccard: float, size_a: int, size_b: int) -> float:
-    """|A ∩ B| / |A| implied by a Jaccard and the two set sizes."""
-    if size_a == 0:
-        return 0.0
-    inter = jaccard * (size_a + size_b) / (1.0 + jaccard)
-    return min(1.0, inter / size_a)
+def containment_from_jaccard(
+    jaccard: float | np.ndarray, size_a: int | np.ndarray, size_b: int | np.ndarray
+) -> float | np.ndarray:
+    """|A ∩ B| / |A| implied by a Jaccard and the two set sizes (0 for an empty A); elementwise over
+    arrays, a float for scalars."""
+    inter = np.multiply(jaccard, np.add(size_a, size_b)) / np.add(1.0, jaccard)
+    contained = np.where(np.greater(size_a, 0), np.minimum(1.0, inter / np.maximum(size_a, 1)), 0.0)
+    return contained if np.ndim(contained) else float(contained)
 
 
 def lsh_parameters(threshold: float, num_perm: int, target_recall: float = 0.99) -> tuple[int, int]:
