@@ -1,0 +1,78 @@
+"""A finished run stops its job service itself: SIGINT, then a wait that ends as soon as the service
+has exited (Beam's own exit handler sleeps a second before it looks), and SIGKILL for one that
+does not stop."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from pipelines.worker_watch import stopping_job_services
+
+# A stand-in for a job service: found by its name (argv[0] "prism"), as the run finds Prism or a JVM.
+_SLOW_EXIT = (
+    "import signal, sys, time\n"
+    "signal.signal(signal.SIGINT, lambda *_: (time.sleep({exit_seconds}), sys.exit(0)))\n"
+    "print('ready', flush=True)\n"
+    "time.sleep(60)\n"
+)
+_IGNORES_SIGINT = (
+    "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nprint('ready', flush=True)\ntime.sleep(60)\n"
+)
+
+
+def _service(code: str) -> subprocess.Popen:
+    process = subprocess.Popen(["prism", "-c", code], executable=sys.executable, stdout=subprocess.PIPE, text=True)
+    assert process.stdout.readline().strip() == "ready"  # its handler is set
+    return process
+
+
+@pytest.fixture
+def services() -> list[subprocess.Popen]:
+    started: list[subprocess.Popen] = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_the_wait_ends_when_the_service_has_exited_and_leaves_it_to_its_popen(services):
+    services.append(_service(_SLOW_EXIT.format(exit_seconds=0.4)))
+    started = time.monotonic()
+    with stopping_job_services(grace=10):
+        pass
+    waited = time.monotonic() - started
+    assert 0.4 <= waited < 1.0, waited
+    assert services[0].poll() == 0  # exited through its SIGINT handler, not killed; reaped by Popen
+
+
+def test_the_block_runs_while_the_service_stops(services):
+    services.append(_service(_SLOW_EXIT.format(exit_seconds=0.5)))
+    started = time.monotonic()
+    with stopping_job_services(grace=10):
+        time.sleep(0.5)
+    assert time.monotonic() - started < 0.9
+    assert services[0].poll() == 0
+
+
+def test_a_service_that_does_not_stop_is_killed_after_the_grace(services):
+    services.append(_service(_IGNORES_SIGINT))
+    started = time.monotonic()
+    with stopping_job_services(grace=0.5):
+        pass
+    assert 0.5 <= time.monotonic() - started < 2
+    assert services[0].wait(timeout=5) == -signal.SIGKILL
+
+
+def test_other_child_processes_are_left_alone(services):
+    other = subprocess.Popen([sys.executable, "-c", _IGNORES_SIGINT.replace("SIG_IGN", "SIG_DFL")], stdout=subprocess.PIPE)
+    services.append(other)
+    assert other.stdout.readline().strip() == b"ready"
+    with stopping_job_services(grace=0.5):
+        pass
+    assert other.poll() is None
