@@ -46,5 +46,5 @@ setup(
     package_data={"pipelines": ["patches/*.patch"]},
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS,
-    entry_points={"console_scripts": ["corpusbeam=pipelines.cli:main"]},
+    entry_points={"console_scripts": ["corpusbeam=pipelines.cli:entry"]},
 )

@@ -209,5 +209,16 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def entry(argv: list[str] | None = None) -> int:
+    """The `corpusbeam` command: `main`, then the job services its run started are stopped before the
+    process exits, without Beam's one-second waits (`stop_job_services`)."""
+    try:
+        return main(argv)
+    finally:
+        from pipelines.worker_watch import stop_job_services
+
+        stop_job_services()
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry())

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sys
 
-from pipelines.cli import main
+from pipelines.cli import entry
 
 if __name__ == "__main__":
-    sys.exit(main(["run", *sys.argv[1:]]))
+    sys.exit(entry(["run", *sys.argv[1:]]))

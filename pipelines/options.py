@@ -34,7 +34,6 @@ __all__ = [
     "exact_metrics",
     "is_prism",
     "runs_in_this_process",
-    "uses_job_service",
 ]
 
 # The FnApiRunner runs the graph in this process (or in worker processes with
@@ -243,12 +242,6 @@ def _runner_and_mode(options: PipelineOptions) -> tuple[str, bool, str]:
 def is_prism(options: PipelineOptions) -> bool:
     """Whether the runner is Prism (asked for as PrismRunner or DirectRunner)."""
     return _runner_and_mode(options)[0].lower() in _PRISM_NAMES
-
-
-def uses_job_service(options: PipelineOptions) -> bool:
-    """Whether the runner submits the job to a job service (Prism, Flink's or Spark's job server, or a
-    portable endpoint) rather than running it in the local FnApiRunner."""
-    return _runner_and_mode(options)[0].lower() in _JOB_SERVICE_RUNNERS
 
 
 def runs_in_this_process(options: PipelineOptions) -> bool:

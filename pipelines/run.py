@@ -34,11 +34,10 @@ from pipelines.options import (
     engine_defaults,
     exact_metrics,
     runs_in_this_process,
-    uses_job_service,
 )
 from pipelines.report.html import write_report
 from pipelines.report.outputs import FinishedRun
-from pipelines.worker_watch import failing_on_lost_workers, stop_workers, stopping_job_services
+from pipelines.worker_watch import failing_on_lost_workers, stop_workers
 from transforms.config import RunConfig, load_config
 from transforms.dedup.decide import resolve_lsh
 from transforms.dedup.index import PARAMS_KEY, index_params, params_problem
@@ -455,10 +454,8 @@ def run(argv: list[str]) -> dict:
         else {"run_date": incremental.run_date, "prior_index_files": list(incremental.prior_files)},
         "config": {k: v for k, v in asdict(config).items() if k != "beam"},
     }
-    # The job's metrics are read: nothing needs its job service any more.
-    with stopping_job_services() if uses_job_service(options) else nullcontext():
-        _stage_report(staging, stats)
-        _publish(staging, output, stats)
+    _stage_report(staging, stats)
+    _publish(staging, output, stats)
     return stats
 
 

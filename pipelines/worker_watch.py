@@ -118,14 +118,14 @@ def stop_workers() -> None:
         _reap(pid)
 
 
-@contextmanager
-def stopping_job_services(grace: float = 5.0) -> Iterator[None]:
-    """Stop this process's job services (Prism, or a Flink or Spark job server's JVM) while the block
-    runs, once their job has finished and its metrics are read; wait for them to exit at its end.
-    Beam stops them at exit with SIGINT and a one-second sleep before it looks again, so every local
-    engine run waited a second or more for a service that had exited in a fraction of it (a Spark job
-    server takes about 0.4 s). Same signal, looked at every 10 ms, SIGKILL after `grace` seconds. An
-    exited service is left for Beam's Popen to reap: its exit handler then finds it gone at once.
+def stop_job_services(grace: float = 5.0) -> None:
+    """Stop this process's job services (Prism, or a Flink or Spark job server's JVM) before it exits.
+    Beam stops them in its exit handler with SIGINT and a one-second sleep before it looks again, so
+    every local engine run waited a second or more for a service that had exited in a fraction of it
+    (a Spark job server takes about 0.4 s, Prism 0.06 s). Same signal, looked at every 10 ms, SIGKILL
+    after `grace` seconds. An exited service is left for Beam's Popen to reap: its exit handler then
+    finds it gone at once. Only for a process about to exit: Beam hands the same Spark or Prism job
+    server to the next run of the process.
     """
     pids = job_service_pids(os.getpid())
     for pid in pids:
@@ -133,17 +133,14 @@ def stopping_job_services(grace: float = 5.0) -> Iterator[None]:
             os.kill(pid, signal.SIGINT)
         except OSError:
             continue
-    try:
-        yield
-    finally:
-        deadline = time.monotonic() + grace
-        while pids := [pid for pid in pids if _running(pid)]:
-            if time.monotonic() > deadline:
-                for pid in pids:
-                    logger.warning("job service %d did not stop within %.0f s of SIGINT: killed", pid, grace)
-                    os.kill(pid, signal.SIGKILL)
-                break
-            time.sleep(0.01)
+    deadline = time.monotonic() + grace
+    while pids := [pid for pid in pids if _running(pid)]:
+        if time.monotonic() > deadline:
+            for pid in pids:
+                logger.warning("job service %d did not stop within %.0f s of SIGINT: killed", pid, grace)
+                os.kill(pid, signal.SIGKILL)
+            return
+        time.sleep(0.01)
 
 
 def _running(pid: int) -> bool:

@@ -1,6 +1,6 @@
-"""A finished run stops its job service itself: SIGINT, then a wait that ends as soon as the service
-has exited (Beam's own exit handler sleeps a second before it looks), and SIGKILL for one that
-does not stop."""
+"""The `corpusbeam` command stops the job services of its run before it exits: SIGINT, then a wait
+that ends as soon as the service has exited (Beam's own exit handler sleeps a second before it
+looks), and SIGKILL for one that does not stop."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from pipelines.worker_watch import stopping_job_services
+from pipelines.cli import entry
+from pipelines.worker_watch import stop_job_services
 
 # A stand-in for a job service: found by its name (argv[0] "prism"), as the run finds Prism or a JVM.
 _SLOW_EXIT = (
@@ -44,27 +45,16 @@ def services() -> list[subprocess.Popen]:
 def test_the_wait_ends_when_the_service_has_exited_and_leaves_it_to_its_popen(services):
     services.append(_service(_SLOW_EXIT.format(exit_seconds=0.4)))
     started = time.monotonic()
-    with stopping_job_services(grace=10):
-        pass
+    stop_job_services(grace=10)
     waited = time.monotonic() - started
     assert 0.4 <= waited < 1.0, waited
     assert services[0].poll() == 0  # exited through its SIGINT handler, not killed; reaped by Popen
 
 
-def test_the_block_runs_while_the_service_stops(services):
-    services.append(_service(_SLOW_EXIT.format(exit_seconds=0.5)))
-    started = time.monotonic()
-    with stopping_job_services(grace=10):
-        time.sleep(0.5)
-    assert time.monotonic() - started < 0.9
-    assert services[0].poll() == 0
-
-
 def test_a_service_that_does_not_stop_is_killed_after_the_grace(services):
     services.append(_service(_IGNORES_SIGINT))
     started = time.monotonic()
-    with stopping_job_services(grace=0.5):
-        pass
+    stop_job_services(grace=0.5)
     assert 0.5 <= time.monotonic() - started < 2
     assert services[0].wait(timeout=5) == -signal.SIGKILL
 
@@ -73,6 +63,11 @@ def test_other_child_processes_are_left_alone(services):
     other = subprocess.Popen([sys.executable, "-c", _IGNORES_SIGINT.replace("SIG_IGN", "SIG_DFL")], stdout=subprocess.PIPE)
     services.append(other)
     assert other.stdout.readline().strip() == b"ready"
-    with stopping_job_services(grace=0.5):
-        pass
+    stop_job_services(grace=0.5)
     assert other.poll() is None
+
+
+def test_the_command_stops_them_when_it_ends(services, capsys):
+    services.append(_service(_SLOW_EXIT.format(exit_seconds=0.1)))
+    assert entry(["lsh", "--threshold", "0.8"]) == 0
+    assert services[0].poll() == 0
