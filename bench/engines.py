@@ -13,7 +13,9 @@ the engines read a file per worker, where one file is read by one worker only.
 
 With `--spark-stages`, Spark writes its event log and the bench prints each Spark stage: when it
 started (seconds after the application), its tasks, its wall time, the sum of its tasks' times (an
-SDK worker's time is in its task's) and the JVM CPU of its tasks, for stages of at least 0.5 s.
+SDK worker's time is in its task's), the JVM CPU and garbage-collection time of its tasks, the MB they
+read from cached blocks (a stage's outputs that several later stages read) and from shuffles and
+wrote to shuffles, and the Beam step it starts from, for stages of at least 0.5 s.
 
 `--beam-option` passes a Beam flag to every engine's run, e.g.
 `--engines spark --beam-option=--job_server_jvm_property=-Xmx2g` for a smaller JVM heap.
@@ -32,6 +34,7 @@ import argparse
 import gzip
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -79,6 +82,15 @@ def sharded(corpus: Path, shards: int) -> str:
     return str(folder / "*.jsonl.gz")
 
 
+def _stage_label(info: dict) -> str:
+    """The Beam step a Spark stage computes: its newest RDD that Beam named ("<id><step>"), or Spark's name."""
+    named = [r for r in info.get("RDD Info", []) if r["Name"][:1].isdigit()]
+    if not named:
+        return info["Stage Name"]
+    name = max(named, key=lambda r: r["RDD ID"])["Name"].lstrip("0123456789")
+    return re.sub(r"\.[^./]*/beam:env:.*$", "", name)  # "<step>.<output>/<environment>"
+
+
 def spark_stages(event_log: Path) -> None:
     """Print the stages of a Spark event log that took at least 0.5 s (module docstring)."""
     events = [json.loads(line) for line in event_log.read_text().splitlines()]
@@ -90,17 +102,30 @@ def spark_stages(event_log: Path) -> None:
     stages = sorted(
         (e["Stage Info"] for e in events if e["Event"] == "SparkListenerStageCompleted"), key=lambda i: i["Submission Time"]
     )
-    print(f"{'start s':>8s} {'stage':>5s} {'tasks':>5s} {'wall s':>7s} {'tasks s':>8s} {'JVM CPU s':>9s}  name")
+    print(
+        f"{'start s':>8s} {'stage':>5s} {'tasks':>5s} {'wall s':>7s} {'tasks s':>8s} {'JVM CPU s':>9s} {'GC s':>5s} "
+        f"{'cached MB read':>14s} {'shuffle MB read':>15s} {'written':>7s}  Beam step"
+    )
     for info in stages:
         wall = (info["Completion Time"] - info["Submission Time"]) / 1000
         if wall < 0.5:
             continue
         metrics = tasks.get(info["Stage ID"], [])
-        run = sum(m.get("Executor Run Time", 0) for m in metrics) / 1000
-        cpu = sum(m.get("Executor CPU Time", 0) for m in metrics) / 1e9
+
+        def total(*keys: str, metrics: list[dict] = metrics) -> float:
+            values = []
+            for m in metrics:
+                for key in keys[:-1]:
+                    m = m.get(key, {})
+                values.append(m.get(keys[-1], 0))
+            return sum(values)
+
+        shuffle_read = total("Shuffle Read Metrics", "Remote Bytes Read") + total("Shuffle Read Metrics", "Local Bytes Read")
         print(
             f"{(info['Submission Time'] - start) / 1000:8.1f} {info['Stage ID']:5d} {info['Number of Tasks']:5d} "
-            f"{wall:7.2f} {run:8.2f} {cpu:9.2f}  {info['Stage Name']}"
+            f"{wall:7.2f} {total('Executor Run Time') / 1000:8.2f} {total('Executor CPU Time') / 1e9:9.2f} "
+            f"{total('JVM GC Time') / 1000:5.2f} {total('Input Metrics', 'Bytes Read') / 1e6:14.0f} "
+            f"{shuffle_read / 1e6:15.0f} {total('Shuffle Write Metrics', 'Shuffle Bytes Written') / 1e6:7.0f}  {_stage_label(info)}"
         )
 
 
