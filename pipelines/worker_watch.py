@@ -138,7 +138,10 @@ def stop_job_services(grace: float = 5.0) -> None:
         if time.monotonic() > deadline:
             for pid in pids:
                 logger.warning("job service %d did not stop within %.0f s of SIGINT: killed", pid, grace)
-                os.kill(pid, signal.SIGKILL)
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    continue  # it exited meanwhile
             return
         time.sleep(0.01)
 
