@@ -31,6 +31,7 @@ engine can beat that figure unless it spends less CPU on a document than the in-
 from __future__ import annotations
 
 import argparse
+import functools
 import gzip
 import json
 import os
@@ -91,6 +92,16 @@ def _stage_label(info: dict) -> str:
     return re.sub(r"\.[^./]*/beam:env:.*$", "", name)  # "<step>.<output>/<environment>"
 
 
+def _summed(metrics: list[dict], *keys: str) -> float:
+    """The sum over tasks' metrics of the value at `keys` (a path into nested metrics; 0 where absent)."""
+    total = 0
+    for m in metrics:
+        for key in keys[:-1]:
+            m = m.get(key, {})
+        total += m.get(keys[-1], 0)
+    return total
+
+
 def spark_stages(event_log: Path) -> None:
     """Print the stages of a Spark event log that took at least 0.5 s (module docstring)."""
     events = [json.loads(line) for line in event_log.read_text().splitlines()]
@@ -111,15 +122,7 @@ def spark_stages(event_log: Path) -> None:
         if wall < 0.5:
             continue
         metrics = tasks.get(info["Stage ID"], [])
-
-        def total(*keys: str, metrics: list[dict] = metrics) -> float:
-            values = []
-            for m in metrics:
-                for key in keys[:-1]:
-                    m = m.get(key, {})
-                values.append(m.get(keys[-1], 0))
-            return sum(values)
-
+        total = functools.partial(_summed, metrics)
         shuffle_read = total("Shuffle Read Metrics", "Remote Bytes Read") + total("Shuffle Read Metrics", "Local Bytes Read")
         print(
             f"{(info['Submission Time'] - start) / 1000:8.1f} {info['Stage ID']:5d} {info['Number of Tasks']:5d} "

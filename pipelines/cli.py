@@ -10,6 +10,8 @@ import logging
 import re
 import sys
 
+from pipelines.worker_watch import stop_job_services
+
 __all__ = ["main"]
 
 logger = logging.getLogger(__name__)
@@ -215,8 +217,6 @@ def entry(argv: list[str] | None = None) -> int:
     try:
         return main(argv)
     finally:
-        from pipelines.worker_watch import stop_job_services
-
         stop_job_services()
 
 

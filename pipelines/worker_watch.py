@@ -153,11 +153,8 @@ def _running(pid: int) -> bool:
     try:
         return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None
     except ChildProcessError:
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            return False
-        return stat.rsplit(")", 1)[1].split()[0] != "Z"
+        process = _process_table().get(pid)
+        return process is not None and process.state != "Z"
 
 
 def _reap(pid: int) -> None:
