@@ -17,7 +17,18 @@ import threading
 import numpy as np
 import xxhash
 
-__all__ = ["TokenHasher", "shared_hasher", "tokenize", "fmix", "fmix64", "BMP", "code_point_table", "code_points", "run_bounds"]
+__all__ = [
+    "TokenHasher",
+    "TEXT_SEED",
+    "shared_hasher",
+    "tokenize",
+    "fmix",
+    "fmix64",
+    "BMP",
+    "code_point_table",
+    "code_points",
+    "run_bounds",
+]
 
 _TOKEN_RE = re.compile(r"\w+")
 _U64 = np.uint64
@@ -88,6 +99,10 @@ def run_bounds(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     edges = np.flatnonzero(padded[1:] != padded[:-1])
     return edges[::2], edges[1::2]
 
+
+# The seed of the token hashes that the cleaning's repeated-paragraph check and the exact keys read, and
+# the dedup step's default (`dedup.seed`), whose MinHash then reuses them.
+TEXT_SEED = 1
 
 # Texts whose token hashes a shared hasher remembers: more than the cleaning stage's batch (256), which
 # it cleans (hashing each text for its repeated paragraphs) before MinHash hashes the first of them;

@@ -19,11 +19,13 @@ from transforms.dedup.components import (
     small_star,
     split_partitions,
     star_links,
+    unique_rows,
     unpack_rows,
 )
 from transforms.dedup.decide import Unit, cluster_key, exact_key, finalize_cluster, group_exact, rank_key, split_component
 from transforms.dedup.minhash import MinHasher, containment_from_jaccard, exact_jaccard
 from transforms.records import Document
+from transforms.tokens import TEXT_SEED, shared_hasher
 
 
 def edge_array(edges):
@@ -55,6 +57,18 @@ def union_find(nodes, edges):
         ra, rb = find(a), find(b)
         parent[max(ra, rb)] = min(ra, rb)
     return {n: find(n) for n in nodes}
+
+
+@given(
+    st.lists(st.tuples(st.integers(-3, 3), st.integers(-(2**63), 2**63 - 1), st.integers(0, 1)), max_size=40),
+    st.integers(1, 3),
+)
+def test_unique_rows_is_numpys_unique_of_rows(rows, width):
+    """Repeated rows, few first-column values and the int64 extremes: distinct rows in numpy's order."""
+    array = np.array([row[:width] for row in rows], dtype=np.int64).reshape(-1, width)
+    got = unique_rows(array)
+    assert got.dtype == np.int64
+    np.testing.assert_array_equal(got, np.unique(array, axis=0))
 
 
 def test_each_bucket_of_a_partition_is_a_star_to_its_minimum():
@@ -235,6 +249,33 @@ def test_containment_is_verified_exactly(monkeypatch, all_pairs_up_to):
     full, part = words(0, 400), words(0, 100) + " " + words(600, 612)
     config = DedupConfig(threshold=0.8, ngram=5, containment=0.9, verify="exact")
     assert len(split_component([Unit(make_doc(1, full)), Unit(make_doc(2, part))], hasher, config)) == 2
+
+
+def test_exact_key_is_the_sequence_of_words():
+    """Case, spacing and punctuation do not count; a changed, missing or moved word does."""
+    key = exact_key("The cat sat, on the mat.")
+    assert exact_key("the  CAT sat on\nthe mat") == key == exact_key("The cat -- sat ... on the mat!")
+    assert exact_key("The cat sat on a mat.") != key
+    assert exact_key("The cat sat on the.") != key
+    assert exact_key("The sat cat on the mat.") != key
+    assert exact_key("Thecat sat on the mat.") != key
+
+
+def test_exact_key_of_a_text_without_words_is_its_characters():
+    assert exact_key("!!  ??") == exact_key("!! \n??") != exact_key("?? !!")
+    assert exact_key("") != exact_key("...")
+
+
+def test_exact_key_is_the_same_whether_the_cleaning_hashed_the_text_or_not():
+    text = words(5000, 5400)
+    first = exact_key(text)  # hashed here, then remembered by the shared hasher
+    assert shared_hasher(TEXT_SEED).hashes(text) is shared_hasher(TEXT_SEED).hashes(text)
+    assert exact_key(text) == first == exact_key(str(text + " ").rstrip())  # an equal text, another object
+
+
+def test_the_default_dedup_seed_is_the_cleanings_token_seed():
+    """MinHash reuses the token hashes the cleaning computed only when their seeds are equal."""
+    assert DedupConfig().seed == TEXT_SEED
 
 
 def test_exact_groups_keep_the_best_and_finalize_sets_fields():

@@ -41,7 +41,7 @@ def test_index_parameters_must_match():
     assert "not a corpusbeam index" in params_problem(None, expected)
 
 
-def test_an_index_of_another_shingle_hashing_scheme_is_refused():
+def test_an_index_of_another_text_hashing_scheme_is_refused():
     expected = index_params(DedupConfig(), 9, 13)
     older = {key: value for key, value in expected.items() if key != "scheme"}  # written before schemes were recorded
     assert "scheme 1" in params_problem(json.dumps(older).encode(), expected)

@@ -23,11 +23,11 @@ from transforms.clean.boilerplate import (
 )
 from transforms.clean.header import headline, split_header
 from transforms.clean.unicode import normalise_text
-from transforms.config import CleanConfig, DedupConfig
+from transforms.config import CleanConfig
 from transforms.metadata import date_from_text, date_from_url, normalise_date, site_of
 from transforms.metrics import CounterIncFn, noop_counter
 from transforms.records import Document, Rejected, count_words
-from transforms.tokens import TokenHasher, shared_hasher
+from transforms.tokens import TEXT_SEED, TokenHasher, shared_hasher
 
 __all__ = ["CleanRules", "SWITCHABLE_STEPS", "AFTER_SELECTION", "prepare_document", "clean_body", "clean_document"]
 
@@ -57,8 +57,8 @@ class CleanRules:
     boilerplate: tuple[BoilerplateRule, ...]
     boundaries: tuple[BoilerplateRule, ...] = ()
     off: frozenset[str] = frozenset()
-    # For repeated paragraphs; with the dedup step's default seed, whose MinHash then reuses the hashes.
-    tokens: TokenHasher = field(default_factory=lambda: shared_hasher(DedupConfig().seed))
+    # For repeated paragraphs; the exact keys and (with the default dedup.seed) MinHash reuse the hashes.
+    tokens: TokenHasher = field(default_factory=lambda: shared_hasher(TEXT_SEED))
 
     @classmethod
     def build(cls, config: CleanConfig, off: Iterable[str] = ()) -> CleanRules:

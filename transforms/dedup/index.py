@@ -54,7 +54,7 @@ class PriorDoc:
 
 def index_params(config: DedupConfig, bands: int, rows: int) -> dict[str, int]:
     """What must be equal between the run that wrote an index and a run that reads it: the
-    shingle hashing's scheme (`minhash.SCHEME`) and the MinHash/LSH settings."""
+    text hashing's scheme (`minhash.SCHEME`) and the MinHash/LSH settings."""
     return {
         "scheme": SCHEME,
         "num_perm": config.num_perm,
@@ -73,8 +73,8 @@ def params_problem(found: bytes | None, expected: dict[str, int]) -> str | None:
     scheme = written.get("scheme", 1)  # indexes written before the scheme was recorded hash as scheme 1
     if scheme != expected["scheme"]:
         return (
-            f"it was written with shingle hashing scheme {scheme}, and this version of corpusbeam hashes with "
-            f"scheme {expected['scheme']}: its signatures and band keys do not compare"
+            f"it was written with text hashing scheme {scheme}, and this version of corpusbeam hashes with "
+            f"scheme {expected['scheme']}: its signatures, band keys and exact keys do not compare"
         )
     differ = [f"{k}={written.get(k)} (this run: {v})" for k, v in expected.items() if written.get(k) != v]
     if differ:

@@ -6,8 +6,8 @@ run's start-up: it imports scipy) and each shingle's 32-bit hash goes through th
 affine map, so `MinHash(..., hashfunc=...)` over the same shingle hashes gives identical hash
 values (tests check this for several sizes and seeds). What we do instead of datasketch's
 per-shingle Python loop is hash all tokens of a text at once (`transforms.tokens`) and combine them
-into n-gram hashes and signatures as whole arrays. SCHEME names the way shingles are hashed: an
-index written by another scheme does not compare and is refused.
+into n-gram hashes and signatures as whole arrays. SCHEME names the way shingles and exact keys are
+hashed: an index written by another scheme does not compare and is refused.
 """
 
 from __future__ import annotations
@@ -33,9 +33,10 @@ __all__ = [
     "SCHEME",
 ]
 
-# Version of the shingle hashing: part of an index's parameters (`transforms.dedup.index`).
-# 1: xxh3 of each `re` token; 2: `transforms.tokens` code-point polynomial hashes.
-SCHEME = 2
+# Version of the text hashing (shingles and exact keys): part of an index's parameters
+# (`transforms.dedup.index`). 1: xxh3 of each `re` token; 2: `transforms.tokens` code-point polynomial
+# hashes; 3: exact keys of the token hashes instead of the normalised characters.
+SCHEME = 3
 
 _U64 = np.uint64
 _FMIX32 = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35), np.uint32(16))
