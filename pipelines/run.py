@@ -37,6 +37,7 @@ from pipelines.options import (
 )
 from pipelines.report.html import write_report
 from pipelines.report.outputs import FinishedRun
+from pipelines.warm_sdk_workers import warm_sdk_workers
 from pipelines.worker_watch import failing_on_lost_workers, stop_workers
 from transforms.config import RunConfig, load_config
 from transforms.dedup.decide import resolve_lsh
@@ -398,6 +399,12 @@ def _prepare_worker_environment() -> None:
     os.environ.setdefault("MALLOC_ARENA_MAX", WORKER_MALLOC_ARENAS)
 
 
+def warm_worker_count(options: PipelineOptions) -> int:
+    """SDK workers to start with a run whose engine asks this driver for process workers: as many as
+    it runs at once (`--sdk_worker_parallelism`, which the local engines' defaults set to the cores)."""
+    return max(0, int(options.view_as(PortableOptions).sdk_worker_parallelism))
+
+
 def run(argv: list[str]) -> dict:
     """Run one corpus job; returns its stats. Raises ConfigError/RunError for user errors."""
     options, config, corpus = prepare(argv)
@@ -420,6 +427,7 @@ def run(argv: list[str]) -> dict:
         with (
             failing_on_lost_workers(poll_children=process_workers),
             heartbeat() if runs_in_this_process(options) else nullcontext(),
+            warm_sdk_workers(warm_worker_count(options)) if process_workers else nullcontext(),
         ):
             try:
                 result = p.run()

@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 _WORKER_THREAD = "run_worker"
 _SIGNAL = getattr(signal, "SIGUSR1", None)  # POSIX only: elsewhere the run goes unwatched
 _stopped: set[int] = set()  # SDK workers stop_workers killed on purpose (pids are not reused soon)
+_waiting: set[int] = set()  # warm workers no engine asked for yet (pipelines.warm_sdk_workers)
 
 
 class WorkerLost(RuntimeError):
@@ -97,6 +98,16 @@ def sdk_worker_pids(root: int) -> list[int]:
 def job_service_pids(root: int) -> list[int]:
     """Pids of the job services under `root`: Prism's binary, or the JVM of a Flink or Spark job server."""
     return [pid for pid, argv in descendants(root).items() if argv[:1] and Path(argv[0]).name in ("prism", "java")]
+
+
+def waiting_worker(pid: int, waiting: bool = True) -> None:
+    """Mark a child started ahead of the engine's request (`pipelines.warm_sdk_workers`) as having no
+    job yet, or, with `waiting=False`, as having one. Until it has, its exit loses no data: the
+    engine's request goes to another worker, so the watch does not fail the run for it."""
+    if waiting:
+        _waiting.add(pid)
+    else:
+        _waiting.discard(pid)
 
 
 def stop_workers() -> None:
@@ -169,12 +180,12 @@ def _reap(pid: int) -> None:
 def _dead_python_children() -> dict[int, int]:
     """pid -> wait status of each child of this process that runs Python and has exited but is not yet
     reaped (a zombie): /proc keeps the status until the parent waits. Workers `stop_workers` killed
-    are not among them."""
+    and warm workers that had no job yet are not among them."""
     me = os.getpid()
     return {
         pid: process.status
         for pid, process in _process_table().items()
-        if process.parent == me and process.state == "Z" and process.name.startswith("python") and pid not in _stopped
+        if process.parent == me and process.state == "Z" and process.name.startswith("python") and pid not in _stopped | _waiting
     }
 
 

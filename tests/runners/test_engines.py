@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import os
 import random
 import shlex
@@ -25,6 +26,7 @@ import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines import engines
+from pipelines import run as run_module
 from pipelines.cli import main
 from pipelines.flink_session import bytes_received_by_taskmanager, session_cluster
 from pipelines.options import JOB_STREAM_TIMEOUT_S, PROCESS_WORKERS, engine_defaults, runs_in_this_process
@@ -116,6 +118,59 @@ def test_every_engine_writes_the_in_memory_tables_and_counts(in_memory, engine, 
         assert stats["run"]["counters"] == memory_stats["run"]["counters"]
     else:
         assert stats["run"]["counters"] is None  # the 2.62 job services lose counter updates
+
+
+def _connected(pid: int) -> bool:
+    """Whether a process has a socket open: an SDK worker that reached its engine, not a warm worker
+    still waiting for a job (`pipelines.warm_sdk_workers`)."""
+    try:
+        return any(os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:") for fd in os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return False
+
+
+def _workers_beam_started(caplog) -> int:
+    pool = "apache_beam.runners.worker.worker_pool_main"
+    return sum(record.name == pool and "Starting worker with command" in record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.parametrize("warm, beam_started", [(2, 0), (1, 1), (4, 0)])
+def test_spark_takes_its_workers_from_those_started_with_the_run(in_memory, tmp_path, caplog, monkeypatch, warm, beam_started):
+    """Spark asks the driver for two workers: the warm ones, and Beam starts any beyond them; a warm
+    worker no request came for ends with the run, which it does not fail."""
+    monkeypatch.setattr(run_module, "warm_worker_count", lambda options: warm)
+    caplog.set_level(logging.WARNING, logger="apache_beam.runners.worker.worker_pool_main")
+    args, expected, _ = in_memory["samples"]
+    assert main(["run", *args, *ENGINES["spark"], "--output", str(tmp_path / "out")]) == 0
+    assert tables(tmp_path / "out") == expected
+    assert _workers_beam_started(caplog) == beam_started
+    assert not sdk_worker_pids(os.getpid())
+
+
+def test_a_warm_worker_that_dies_before_its_job_is_replaced_and_loses_nothing(in_memory, tmp_path, caplog):
+    """Killed while it waits (no job of the run is on it), a warm worker is passed over: the run does
+    not fail, the next request gets the other warm worker and Beam starts one for the last."""
+    caplog.set_level(logging.WARNING, logger="apache_beam.runners.worker.worker_pool_main")
+    done = threading.Event()
+
+    def kill_a_waiting_worker() -> None:
+        while not done.is_set():
+            waiting = [pid for pid in sdk_worker_pids(os.getpid()) if not _connected(pid)]
+            if waiting:
+                os.kill(waiting[0], signal.SIGKILL)
+                return
+            time.sleep(0.01)
+
+    killer = threading.Thread(target=kill_a_waiting_worker)
+    killer.start()
+    args, expected, _ = in_memory["samples"]
+    try:
+        assert main(["run", *args, *ENGINES["spark"], "--output", str(tmp_path / "out")]) == 0
+    finally:
+        done.set()
+        killer.join()
+    assert tables(tmp_path / "out") == expected
+    assert _workers_beam_started(caplog) == 1
 
 
 def test_a_flink_session_cluster_of_two_taskmanagers_writes_the_in_memory_tables(in_memory, tmp_path):
@@ -329,12 +384,15 @@ def previous_run(tmp_path_factory):
 @pytest.mark.parametrize(
     "engine,victim,delay",
     [
-        ("prism", "engine", 2.0),
-        ("prism", "worker", 2.0),
-        ("flink", "engine", 2.0),
-        # within a second of its start: Flink then waited for the lost worker's bundle for 45 minutes
+        # the delays count from the first worker's connection to its engine (a warm worker waits for
+        # its job unconnected), when the job has begun
+        ("prism", "engine", 0.5),
+        ("prism", "worker", 0.5),
+        ("flink", "engine", 0.5),
+        # at once: Flink then waited for a worker's bundle for 45 minutes when the worker died within a
+        # second of its start
         ("flink", "worker", 0.0),
-        ("spark", "engine", 2.0),
+        ("spark", "engine", 0.5),
         ("spark", "worker", 0.0),
     ],
 )
@@ -358,14 +416,14 @@ def test_killing_the_engine_or_a_worker_mid_run_publishes_nothing_and_keeps_the_
         args.append(f"--experiments={PROCESS_WORKERS}")
     proc = _cli(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     killed = threading.Event()
-    find = sdk_worker_pids if victim == "worker" else job_service_pids
 
     def kill_when_running() -> None:
         deadline = time.monotonic() + 120
         while proc.poll() is None and time.monotonic() < deadline:
-            if sdk_worker_pids(proc.pid):  # the job has started
+            working = [pid for pid in sdk_worker_pids(proc.pid) if _connected(pid)]
+            if working:  # the job has started
                 time.sleep(delay)
-                os.kill(find(proc.pid)[0], signal.SIGKILL)
+                os.kill(working[0] if victim == "worker" else job_service_pids(proc.pid)[0], signal.SIGKILL)
                 killed.set()
                 return
             time.sleep(0.05)
