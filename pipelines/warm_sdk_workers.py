@@ -14,7 +14,6 @@ Run as `python -m pipelines.warm_sdk_workers`, a process is one waiting worker.
 
 from __future__ import annotations
 
-import gc
 import importlib
 import json
 import logging
@@ -133,9 +132,6 @@ def main() -> None:
             importlib.import_module(module)
         except ImportError:  # only a head start: the harness imports what it needs itself
             pass
-    # What is imported lives as long as the process: out of the collector's sight, as in the driver
-    # (pipelines.cli), so that a full collection does not walk Beam's modules again.
-    gc.freeze()
     line = sys.stdin.readline()
     if not line:
         return
