@@ -63,17 +63,17 @@ def _request_line(pool: BeamFnExternalWorkerPoolServicer, request: beam_fn_api_p
 
 
 def _hand_over(process: subprocess.Popen, line: bytes) -> bool:
-    """Give a waiting worker its request; False when it is gone."""
-    if process.poll() is not None:
-        return False
-    waiting_worker(process.pid, waiting=False)  # from now on, its death is a lost worker
-    try:
-        process.stdin.write(line)
-        process.stdin.close()
-    except OSError:  # it died meanwhile, before it had the job
-        waiting_worker(process.pid)
-        return False
-    return True
+    """Give a waiting worker its request; False when it is gone (it is then reaped and forgotten)."""
+    if process.poll() is None:
+        waiting_worker(process.pid, waiting=False)  # from now on, its death is a lost worker
+        try:
+            process.stdin.write(line)
+            process.stdin.close()
+            return True
+        except OSError:  # it died meanwhile, before it had the job
+            waiting_worker(process.pid)
+    _forget(process)
+    return False
 
 
 def _dismiss(process: subprocess.Popen) -> None:
@@ -86,7 +86,13 @@ def _dismiss(process: subprocess.Popen) -> None:
         process.wait(timeout=_STOP_WAIT_S)
     except subprocess.TimeoutExpired:
         process.kill()
-        process.wait()
+    _forget(process)
+
+
+def _forget(process: subprocess.Popen) -> None:
+    """Reap a warm worker that is done with, then drop its mark for the watch: its pid may come back
+    as another process's, whose death must count."""
+    process.wait()
     waiting_worker(process.pid, waiting=False)
 
 

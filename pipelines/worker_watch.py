@@ -87,7 +87,8 @@ def descendants(root: int) -> dict[int, list[str]]:
 
 
 def sdk_worker_pids(root: int) -> list[int]:
-    """Pids of the SDK worker processes under `root` (Beam starts each through `sh -c`, or as `python -c`)."""
+    """Pids of the SDK worker processes under `root` (Beam starts each through `sh -c`, or as `python -c`;
+    a warm one runs `-m pipelines.warm_sdk_workers`, which the same test finds)."""
     return [
         pid
         for pid, argv in descendants(root).items()
