@@ -14,6 +14,18 @@ def test_words_up_to_is_the_word_count_capped_past_the_limit(text, limit):
     assert words_up_to(text, limit) == min(count_words(text), limit + 1)
 
 
+_ASCII_PIECES = st.lists(st.sampled_from(["word", "ab", " ", "  ", "\n", "\t", "\x1c", "\x1f", "\x0b", ".", "x1"]), max_size=40)
+_OTHER_PIECES = st.lists(
+    st.sampled_from(["word", " ", "\n", "\u00a0", "\u3000", "\u2028", "\x85", "é", "\U0001f600"]), max_size=40
+)
+
+
+@given(st.tuples(_ASCII_PIECES | _OTHER_PIECES, st.integers(1, 200)).map(lambda drawn: "".join(drawn[0]) * drawn[1]))
+def test_count_words_is_the_split_count_short_and_long_ascii_or_not(text):
+    # From 400 characters on, words are counted on a whitespace mask instead of split.
+    assert count_words(text) == len(text.split())
+
+
 _OPTIONAL_TEXT = st.none() | st.text(max_size=20)
 _DOCUMENTS = st.builds(
     Document,

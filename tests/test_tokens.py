@@ -86,3 +86,10 @@ def test_cleaning_and_minhash_share_one_hasher_with_the_default_seed():
     seed = DedupConfig().seed
     assert CleanRules.build(CleanConfig()).tokens is MinHasher(128, 5, seed)._tokens is tokens.shared_hasher(seed)
     assert MinHasher(128, 5, seed + 1)._tokens is not tokens.shared_hasher(seed)
+
+
+def test_the_ascii_whitespace_table_is_the_regex_class():
+    table = tokens.code_point_table(tokens.SPACE_CLASS)
+    for b in range(128):
+        assert tokens.whitespace(chr(b))[0] == table[b] == chr(b).isspace()
+    assert tokens.whitespace("a\u00a0b").tolist() == [False, True, False]  # the non-ASCII path

@@ -28,6 +28,8 @@ __all__ = [
     "code_point_table",
     "code_points",
     "run_bounds",
+    "SPACE_CLASS",
+    "whitespace",
 ]
 
 _TOKEN_RE = re.compile(r"\w+")
@@ -77,6 +79,19 @@ def code_point_table(pattern: str, below: int = 0x110000) -> np.ndarray:
         table[run.start() : run.end()] = True
     table[0] = table[0xD800:0xE000] = False
     return table
+
+
+SPACE_CLASS = r"\s"  # whitespace, as `str.split` and `str.isspace` have it; all of it in the first plane
+# The same class over ASCII bytes, as a `bytes.translate` table (1: whitespace).
+_ASCII_SPACE = bytes(b < 128 and chr(b).isspace() for b in range(256))
+
+
+def whitespace(text: str) -> np.ndarray:
+    """bool per code point of `text`: whether it is whitespace (`SPACE_CLASS`). ASCII text is
+    translated as bytes (about 1 us for 3.4 KB), other text looked up in the class's table."""
+    if text.isascii():
+        return np.frombuffer(text.encode("ascii").translate(_ASCII_SPACE), dtype=np.bool_)
+    return code_point_table(SPACE_CLASS, BMP)[code_points(text)]
 
 
 def code_points(text: str) -> np.ndarray:

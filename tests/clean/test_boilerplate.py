@@ -228,6 +228,18 @@ def test_the_page_title_repeated_as_a_headline_starts_the_body():
     assert clean_document(doc(without), CleanRules.build(CleanConfig(), off=["teasers"])).text.startswith("Police:")
 
 
+def test_a_line_that_only_begins_with_the_title_is_not_the_headline():
+    # The headline search reads a line's tokens only as far as the longest title form: a paragraph
+    # that starts with the title's words and goes on is body, and does not move the block.
+    headline = "Harbour bridge to be rebuilt"
+    menu = ["News", "Latest headlines", TEASERS[0], "Weather"]
+    longer = f"{headline} after floods, the council said on Tuesday, and work starts in the spring."
+    page = "\n".join([*menu, longer, *BODY.split("\n")])
+    assert main_block(page, noop_counter, title_forms(headline)) == main_block(page, noop_counter)
+    exact = "\n".join([*menu, f"{headline}!", *BODY.split("\n")])
+    assert main_block(exact, noop_counter, title_forms(headline)) == BODY
+
+
 def test_title_forms_drop_the_site_name_and_are_never_sentences():
     assert ("harbour", "bridge", "to", "be", "rebuilt") in title_forms("Harbour bridge to be rebuilt | Example Times")
     assert ("harbour", "bridge", "to", "be", "rebuilt", "example", "times") in title_forms(

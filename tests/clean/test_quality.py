@@ -112,6 +112,14 @@ def test_quality_score_ranks_prose_above_list_like_text():
     assert quality_score(doc("")) == 0.0
 
 
+def test_the_ascii_tables_are_the_regex_classes():
+    from transforms.clean.quality import _ASCII_LETTER, _ASCII_WORD, _LETTER_CLASS
+    from transforms.tokens import SPACE_CLASS, code_point_table
+
+    assert list(_ASCII_WORD[:128]) == [int(not v) for v in code_point_table(SPACE_CLASS)[:128]]
+    assert list(_ASCII_LETTER[:128]) == [int(v) for v in code_point_table(_LETTER_CLASS)[:128]]
+
+
 # The rule as a regex: a whitespace-delimited word none of whose characters is a letter.
 _NO_LETTER_WORD_RE = re.compile(r"(?<!\S)(?:(?![^\W\d_])\S)+(?!\S)")
 
@@ -119,6 +127,7 @@ _NO_LETTER_WORD_RE = re.compile(r"(?<!\S)(?:(?![^\W\d_])\S)+(?!\S)")
 @settings(max_examples=500, deadline=None)
 @given(
     st.text(alphabet=st.characters(exclude_categories=()), max_size=60)
+    | st.text(alphabet=st.characters(max_codepoint=127, exclude_categories=()), max_size=60)
     | st.lists(
         st.sampled_from(["word", "42", "_", "3.5%", "é", "٣", "Ⅻ", " ", "\n", "\u00a0", "\u2028", "\x1c", "\u3000", "--", "x1"]),
         max_size=30,
@@ -140,6 +149,7 @@ def test_word_counts_equal_split_and_the_no_letter_regex(text):
         max_size=40,
     ).map("".join)
     | st.text(max_size=40)
+    | st.text(alphabet=st.characters(max_codepoint=127, exclude_categories=()), max_size=40)
 )
 def test_stop_words_equal_those_of_lower_split(text):
     words = text.lower().split()

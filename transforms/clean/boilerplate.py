@@ -12,7 +12,7 @@ import math
 import re
 from bisect import bisect_right
 from collections.abc import Iterator
-from itertools import accumulate
+from itertools import accumulate, islice
 
 import numpy as np
 
@@ -426,6 +426,12 @@ def title_forms(title: str | None) -> frozenset[tuple[str, ...]]:
     return frozenset(t for t in tokens if len(t) >= _TITLE_MIN_TOKENS)
 
 
+def _leading_tokens(line: str, limit: int) -> tuple[str, ...]:
+    """The first `limit` lower-cased tokens of a line: a paragraph is not tokenised to its end to
+    learn that it is longer than every title."""
+    return tuple(match.group() for match in islice(_TOKEN_RE.finditer(line.lower()), limit))
+
+
 def _best_run(scores: list[float], begin: int = 0) -> tuple[float, int, int]:
     """(sum, start, end) of the run of `scores[begin:]` with the largest positive sum (0, 0, 0 if none)."""
     best = current = 0.0
@@ -460,8 +466,9 @@ def main_block(
     if titles:
         # A run after line i has a positive sum exactly when a positive line follows i.
         last_prose = max(i for i, score in enumerate(scores) if score > 0)
+        longest = max(map(len, titles))
         for i in range(1, last_prose):
-            if tuple(_TOKEN_RE.findall(joined[i].lower())) in titles:
+            if _leading_tokens(joined[i], longest + 1) in titles:
                 _, best_start, best_end = _best_run(scores, i + 1)
                 break
     keep_from, keep_to = units[best_start][0], units[best_end - 1][1]
