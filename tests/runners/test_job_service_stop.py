@@ -34,6 +34,10 @@ def _service(code: str) -> subprocess.Popen:
 
 @pytest.fixture
 def services() -> list[subprocess.Popen]:
+    # Engine tests that ran earlier in this process leave the job servers Beam keeps for reuse (its
+    # children): stopped first, so that only the stand-ins below are timed (a Flink or Spark JVM left
+    # from them once took more than 10 s to stop and failed the first test).
+    stop_job_services(grace=60)
     started: list[subprocess.Popen] = []
     yield started
     for process in started:
