@@ -182,11 +182,11 @@ def _dead_python_children() -> dict[int, int]:
     """pid -> wait status of each child of this process that runs Python and has exited but is not yet
     reaped (a zombie): /proc keeps the status until the parent waits. Workers `stop_workers` killed
     and warm workers that had no job yet are not among them."""
-    me = os.getpid()
+    me, passed_over = os.getpid(), _stopped | _waiting
     return {
         pid: process.status
         for pid, process in _process_table().items()
-        if process.parent == me and process.state == "Z" and process.name.startswith("python") and pid not in _stopped | _waiting
+        if process.parent == me and process.state == "Z" and process.name.startswith("python") and pid not in passed_over
     }
 
 

@@ -29,6 +29,7 @@ __all__ = [
     "code_points",
     "run_bounds",
     "SPACE_CLASS",
+    "ASCII_SPACE",
     "whitespace",
 ]
 
@@ -83,14 +84,14 @@ def code_point_table(pattern: str, below: int = 0x110000) -> np.ndarray:
 
 SPACE_CLASS = r"\s"  # whitespace, as `str.split` and `str.isspace` have it; all of it in the first plane
 # The same class over ASCII bytes, as a `bytes.translate` table (1: whitespace).
-_ASCII_SPACE = bytes(b < 128 and chr(b).isspace() for b in range(256))
+ASCII_SPACE = bytes(b < 128 and chr(b).isspace() for b in range(256))
 
 
 def whitespace(text: str) -> np.ndarray:
     """bool per code point of `text`: whether it is whitespace (`SPACE_CLASS`). ASCII text is
     translated as bytes (about 1 us for 3.4 KB), other text looked up in the class's table."""
     if text.isascii():
-        return np.frombuffer(text.encode("ascii").translate(_ASCII_SPACE), dtype=np.bool_)
+        return np.frombuffer(text.encode("ascii").translate(ASCII_SPACE), dtype=np.bool_)
     return code_point_table(SPACE_CLASS, BMP)[code_points(text)]
 
 

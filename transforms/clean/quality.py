@@ -17,14 +17,14 @@ import numpy as np
 from transforms.clean.boilerplate import paragraphs
 from transforms.config import QualityConfig
 from transforms.records import Document
-from transforms.tokens import BMP, SPACE_CLASS, code_point_table, code_points, run_bounds
+from transforms.tokens import ASCII_SPACE, BMP, SPACE_CLASS, code_point_table, code_points, run_bounds
 
 __all__ = ["assess", "quality_reason", "quality_score", "stop_word_counts", "word_counts"]
 
 _LETTER_CLASS = r"[^\W\d_]"
 # The classes over ASCII bytes as `bytes.translate` tables (1: in the class); tests check them against
 # the regex classes.
-_ASCII_WORD = bytes(not (b < 128 and chr(b).isspace()) for b in range(256))
+_ASCII_WORD = bytes(1 - space for space in ASCII_SPACE)
 _ASCII_LETTER = bytes(b < 128 and chr(b).isalpha() for b in range(256))
 _STOP_WORDS = frozenset({"the", "be", "to", "of", "and", "that", "have", "with"})
 _STOP_MIN, _STOP_MAX = min(map(len, _STOP_WORDS)), 4  # the longest, and the bytes of a uint32
