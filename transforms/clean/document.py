@@ -26,7 +26,7 @@ from transforms.clean.unicode import normalise_text
 from transforms.config import CleanConfig
 from transforms.metadata import date_from_text, date_from_url, normalise_date, site_of
 from transforms.metrics import CounterIncFn, noop_counter
-from transforms.records import Document, Rejected, count_words
+from transforms.records import Document, Rejected, count_words, without_surrogates
 from transforms.tokens import TEXT_SEED, TokenHasher, shared_hasher
 
 __all__ = ["CleanRules", "SWITCHABLE_STEPS", "AFTER_SELECTION", "prepare_document", "clean_body", "clean_document"]
@@ -74,16 +74,20 @@ def prepare_document(doc: Document, rules: CleanRules) -> Document:
     and the publication date (the record's, the header's, the URL path's, or a dateline's).
 
     Site-level template lines are counted on prepared documents, so every page of a site is
-    compared in the same normal form. With `clean.enabled: false` the text is left as it is.
+    compared in the same normal form. With `clean.enabled: false` the text is left as it is. A lone
+    surrogate in the URL (the readers replace theirs; a Document made by hand may hold one) becomes
+    U+FFFD, as in the readers: the site is a shuffle key's UTF-8 and the URL a Parquet string.
     """
     config = rules.config
     if not config.enabled:
-        return doc.replace(site=site_of(doc.url))
+        url = without_surrogates(doc.url) if doc.url else doc.url
+        return doc.replace(url=url, site=site_of(url))
     text = normalise_text(doc.text, fix_unicode=config.fix_unicode)
     header: dict[str, str] = {}
     if config.parse_header:
         header, text = split_header(text)
     url = doc.url or header.get("url")
+    url = without_surrogates(url) if url else url
     date = doc.date or normalise_date(header.get("date"))
     if date is None and config.infer_date:
         date = date_from_url(url) or date_from_text(text)
