@@ -10,6 +10,7 @@ import datetime as dt
 import operator
 import re
 from dataclasses import dataclass
+from typing import overload
 
 import numpy as np
 import pyarrow as pa
@@ -57,10 +58,14 @@ def encodable(text: str) -> bool:
     return True
 
 
-def without_surrogates(text: str) -> str:
+@overload
+def without_surrogates(text: str) -> str: ...
+@overload
+def without_surrogates(text: None) -> None: ...
+def without_surrogates(text: str | None) -> str | None:
     """`text` with each lone surrogate as U+FFFD: UTF-8 has no encoding for them, so Parquet writers,
-    fastText and xxhash all raise on one."""
-    return text if encodable(text) else _SURROGATE.sub("\ufffd", text)
+    fastText and xxhash all raise on one. None (an optional field left empty) stays None."""
+    return text if text is None or encodable(text) else _SURROGATE.sub("\ufffd", text)
 
 
 # Characters from which counting words on a whitespace mask beats `str.split`, which makes every word.
@@ -260,10 +265,10 @@ def rejected_row(rej: Rejected) -> dict[str, object]:
     """The Parquet row of a rejected record; its strings made encodable, so a rejection never fails
     the write (its text may come from anywhere in a broken record)."""
     return {
-        "id": None if rej.id is None else without_surrogates(rej.id),
+        "id": without_surrogates(rej.id),
         "source": without_surrogates(rej.source),
         "record": rej.record,
         "reason": rej.reason,
-        "detail": None if rej.detail is None else without_surrogates(rej.detail),
-        "text": None if rej.text is None else without_surrogates(rej.text),
+        "detail": without_surrogates(rej.detail),
+        "text": without_surrogates(rej.text),
     }

@@ -80,14 +80,13 @@ def prepare_document(doc: Document, rules: CleanRules) -> Document:
     """
     config = rules.config
     if not config.enabled:
-        url = without_surrogates(doc.url) if doc.url else doc.url
+        url = without_surrogates(doc.url)
         return doc.replace(url=url, site=site_of(url))
     text = normalise_text(doc.text, fix_unicode=config.fix_unicode)
     header: dict[str, str] = {}
     if config.parse_header:
         header, text = split_header(text)
-    url = doc.url or header.get("url")
-    url = without_surrogates(url) if url else url
+    url = without_surrogates(doc.url or header.get("url"))
     date = doc.date or normalise_date(header.get("date"))
     if date is None and config.infer_date:
         date = date_from_url(url) or date_from_text(text)
