@@ -22,7 +22,15 @@ from transforms.clean.transform import CleanAndParse
 from transforms.config import CleanConfig, DedupConfig, ReadConfig
 from transforms.dedup.components import unpack_rows
 from transforms.dedup.decide import resolve_lsh
-from transforms.dedup.transform import BucketEdges, ConnectedComponents, _BandKeysFn, _ResolveNodeFn, _SplitComponentFn
+from transforms.dedup.transform import (
+    BucketEdges,
+    ConnectedComponents,
+    JoinComponents,
+    _BandKeysFn,
+    _ResolveNodeFn,
+    _SplitComponentFn,
+    node_values,
+)
 from transforms.read.transform import ReadRawShards
 
 DEFAULT_INPUT = str(Path(__file__).resolve().parents[2] / "shared" / "bench" / "volume" / "*.jsonl.zst")
@@ -37,8 +45,9 @@ def _summary(name: str):
 
 
 def _joined(kv):
-    node, joined = kv
-    return node, len(list(joined["docs"])), sorted(joined["component"])
+    node, values = kv
+    docs, _, components = node_values(values)
+    return node, len(docs), sorted(components)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,8 +65,10 @@ def main(argv: list[str] | None = None) -> int:
         keyed = hashed.keyed
         edges = hashed[_BandKeysFn.BANDS_TAG] | BucketEdges()
         components = edges | ConnectedComponents(config.cc_rounds, config.shuffle_partitions)
-        joined = {"docs": keyed, "component": components} | beam.CoGroupByKey()
-        resolved = joined | beam.ParDo(_ResolveNodeFn(config.keep)).with_outputs("in_component", "clusters", main="documents")
+        joined = {"docs": keyed, "component": components} | JoinComponents()
+        resolved = joined | beam.ParDo(_ResolveNodeFn(config.keep, config.exact)).with_outputs(
+            "in_component", "clusters", main="documents"
+        )
         groups = resolved.in_component | "GroupComponents" >> beam.GroupByKey()
         split = groups | beam.ParDo(_SplitComponentFn(config)).with_outputs("clusters", main="documents")
         checks = {

@@ -83,8 +83,8 @@ def _word_measures(text: str, stop_words: bool) -> tuple[int, int, int, int, int
         letter = np.frombuffer(raw.translate(_ASCII_LETTER), dtype=np.bool_)
     else:
         points = code_points(text)
-        in_word = ~code_point_table(SPACE_CLASS, BMP)[points]
-        letter = code_point_table(_LETTER_CLASS)[points]
+        in_word = ~code_point_table(SPACE_CLASS, BMP).take(points)
+        letter = code_point_table(_LETTER_CLASS).take(points)
     starts, ends = run_bounds(in_word)
     if not starts.size:
         return 0, 0, 0, 0, 0

@@ -7,12 +7,12 @@ Graph (shuffle keys are plain ints; values are small or packed bytes except in t
         partition)--> packed star edges (node, bucket_min)
     edges --ConnectedComponents (large-star / small-star rounds on packed node partitions; the edges
         they leave outside a star finished on one worker)--> (node, component)
-    {docs: (node, Document), component: (node, component)} --JoinComponents (CoGroupByKey)-->
+    {docs: (node, Document), component: (node, component)} --JoinComponents (one GroupByKey)-->
         node without component -> finished cluster of its exact copies
         node with component    -> (component, Unit) --GroupComponents--> split_component
 
 Incremental mode adds earlier runs' index rows (`PriorDoc`s) as nodes: their stored band keys join
-the buckets and they join the CoGroupByKey as `prior`, so they lead the clusters they are in.
+the buckets and they join JoinComponents as `prior`, so they lead the clusters they are in.
 `IndexKeptDocuments` turns the documents a run keeps into the index rows of the next runs.
 """
 
@@ -63,6 +63,8 @@ __all__ = [
     "IndexKeptDocuments",
     "BucketEdges",
     "ConnectedComponents",
+    "JoinComponents",
+    "node_values",
     "CLUSTERS_TAG",
     "SHUFFLE_SENT",
     "SHUFFLE_RECEIVED",
@@ -317,6 +319,33 @@ class ConnectedComponents(beam.PTransform):
         )
 
 
+class JoinComponents(beam.PTransform):
+    """{"docs": (node, Document), "component": (node, component id)[, "prior": (node, PriorDoc)]} ->
+    (node, the Documents, PriorDocs and component id at it, in any order; `node_values` sorts them).
+
+    One GroupByKey over the values, told apart by their type: a CoGroupByKey would tag every value
+    on its way in and build a dict of lists per node on its way out, two more steps per document.
+    """
+
+    def expand(self, keyed: dict[str, beam.PCollection]) -> beam.PCollection:
+        return tuple(keyed.values()) | "AllNodeValues" >> beam.Flatten() | "GroupNodes" >> beam.GroupByKey()
+
+
+def node_values(values: Iterable[object]) -> tuple[list[Document], list[PriorDoc], list[int]]:
+    """A node's grouped values (`JoinComponents`) -> its documents, earlier runs' documents and
+    component ids (at most one; the ids are counted as received)."""
+    docs, priors, components = [], [], []
+    for value in values:
+        if isinstance(value, Document):
+            docs.append(value)
+        elif isinstance(value, PriorDoc):
+            priors.append(value)
+        else:
+            components.append(value)
+    _received.inc(len(components))
+    return docs, priors, components
+
+
 class _ResolveNodeFn(beam.DoFn):
     """Joined node -> finished Documents (no component) or (component, Unit) for the split."""
 
@@ -327,12 +356,10 @@ class _ResolveNodeFn(beam.DoFn):
     def setup(self) -> None:
         self._inc = get_counter_inc_fn()
 
-    @guarded("exact_duplicates", lambda element: element[1]["docs"])
-    def process(self, element: tuple[int, dict[str, list]]) -> list[object]:
-        node, joined = element
-        docs = list(joined["docs"])
-        priors = list(joined.get("prior", ()))
-        components = _received_list(joined["component"])
+    @guarded("exact_duplicates", lambda element: element[1])
+    def process(self, element: tuple[int, Iterable[object]]) -> list[object]:
+        node, values = element
+        docs, priors, components = node_values(values)
         # Equal texts kept by several earlier runs (a backfill): the oldest leads.
         prior = min(priors, key=prior_rank) if priors else None
         if not docs and not (prior and components):
@@ -430,10 +457,9 @@ class DeduplicateDocuments(beam.PTransform):
             | "BucketEdges" >> BucketEdges()
             | "ConnectedComponents" >> ConnectedComponents(config.cc_rounds, config.shuffle_partitions)
         )
-        # Shape after the join: (node, {"docs": [Document, ...], "prior": [PriorDoc], "component": [component] or []}).
         resolved = (
             joined
-            | "JoinComponents" >> beam.CoGroupByKey()
+            | "JoinComponents" >> JoinComponents()
             | "ResolveNodes"
             >> beam.ParDo(_ResolveNodeFn(config.keep, config.exact)).with_outputs(
                 "in_component", CLUSTERS_TAG, REJECTED_TAG, main="documents"
