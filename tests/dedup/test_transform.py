@@ -1,6 +1,9 @@
 """Tier 2: the dedup stage's composites with TestPipeline + assert_that."""
 
+from collections.abc import Iterable
+
 import apache_beam as beam
+import numpy as np
 import pytest
 from apache_beam.testing.util import assert_that, equal_to
 
@@ -8,7 +11,15 @@ from tests.dedup.test_components import edge_array, union_find
 from transforms.config import DedupConfig
 from transforms.dedup.components import pack_rows, unpack_rows
 from transforms.dedup.decide import cluster_key
-from transforms.dedup.transform import CLUSTERS_TAG, BucketEdges, ConnectedComponents, DeduplicateDocuments
+from transforms.dedup.index import PriorDoc
+from transforms.dedup.transform import (
+    CLUSTERS_TAG,
+    BucketEdges,
+    ConnectedComponents,
+    DeduplicateDocuments,
+    JoinComponents,
+    node_values,
+)
 from transforms.records import Document
 
 
@@ -33,6 +44,34 @@ def test_connected_components_finish_on_one_worker_what_too_few_rounds_leave(tes
 
 def doc(key: int, text: str, doc_id: str) -> Document:
     return Document(doc_key=key, id=doc_id, source="mem", record=key, text=text, n_words=len(text.split()))
+
+
+def _sorted_node(element: tuple[int, Iterable[object]]) -> tuple[int, list[str], list[str], list[int]]:
+    node, values = element
+    docs, priors, components = node_values(values)
+    return node, sorted(d.id for d in docs), sorted(p.id for p in priors), components
+
+
+def test_join_components_gives_each_node_its_documents_earlier_documents_and_component(test_pipeline):
+    prior = PriorDoc("earlier", 9, 9, "2026-12-01", 40, 1, (), np.zeros(4, dtype=np.uint32), None)
+    docs = [(10, doc(1, "a", "one")), (10, doc(2, "a", "copy")), (20, doc(3, "b", "alone")), (30, doc(4, "c", "linked"))]
+    with test_pipeline as p:
+        joined = {
+            "docs": p | "Docs" >> beam.Create(docs),
+            "component": p | "Components" >> beam.Create([(30, 10), (10, 10), (40, 10)]),
+            "prior": p | "Prior" >> beam.Create([(40, prior)]),
+        } | JoinComponents()
+        assert_that(
+            joined | beam.Map(_sorted_node),
+            equal_to(
+                [
+                    (10, ["copy", "one"], [], [10]),
+                    (20, ["alone"], [], []),
+                    (30, ["linked"], [], [10]),
+                    (40, [], ["earlier"], [10]),
+                ]
+            ),
+        )
 
 
 WORDS = [f"w{i}" for i in range(3000)]
