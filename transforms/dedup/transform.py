@@ -323,8 +323,9 @@ class JoinComponents(beam.PTransform):
     """{"docs": (node, Document), "component": (node, component id)[, "prior": (node, PriorDoc)]} ->
     (node, the Documents, PriorDocs and component id at it, in any order; `node_values` sorts them).
 
-    One GroupByKey over the values, told apart by their type: a CoGroupByKey would tag every value
-    on its way in and build a dict of lists per node on its way out, two more steps per document.
+    One GroupByKey over the values, told apart by their type: a CoGroupByKey would wrap every value
+    in a tuple with its tag on its way in and build a dict of lists per node on its way out, for each
+    of the run's documents.
     """
 
     def expand(self, keyed: dict[str, beam.PCollection]) -> beam.PCollection:
