@@ -6,6 +6,7 @@ from apache_beam.coders import coders
 from hypothesis import given
 from hypothesis import strategies as st
 
+from transforms.dedup.decide import Unit
 from transforms.records import Document, count_words, words_up_to
 
 
@@ -47,6 +48,14 @@ def test_documents_pickle_and_code_back_to_equal_documents(doc):
     assert pickle.loads(pickle.dumps(doc, pickle.HIGHEST_PROTOCOL)) == doc
     coder = coders.FastPrimitivesCoder()
     assert coder.decode(coder.encode(doc)) == doc
+
+
+@given(_DOCUMENTS, st.lists(_DOCUMENTS, max_size=3), st.none() | st.integers(-(1 << 63), (1 << 63) - 1))
+def test_units_pickle_and_code_back_to_equal_units(doc, copies, text_key):
+    unit = Unit(doc, tuple(copies), None, text_key)
+    assert pickle.loads(pickle.dumps(unit, pickle.HIGHEST_PROTOCOL)) == unit
+    coder = coders.FastPrimitivesCoder()
+    assert coder.decode(coder.encode((7, unit))) == (7, unit)
 
 
 @given(_DOCUMENTS, st.dictionaries(st.sampled_from([f.name for f in dataclasses.fields(Document)]), _OPTIONAL_TEXT))
