@@ -6,7 +6,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transforms.clean.site_lines import drop_lines, line_key, page_line_keys
+from transforms.clean.site_lines import drop_lines, line_key, line_keys, page_line_keys
 from transforms.clean.transform import DropSiteTemplateLines
 from transforms.config import CleanConfig
 from transforms.records import Document
@@ -98,3 +98,45 @@ def test_any_text_and_site_never_crash_and_removal_is_idempotent(text, site):
     some = set(list(keys)[::2])
     once, _ = drop_lines(site, text, some, 1.0)
     assert drop_lines(site, once, some, 1.0)[0] == once
+
+
+# Characters where a vectorised normal form could part from the regexes': digits of other scripts
+# (Arabic-Indic, Devanagari, supplementary-plane mathematical ones), the final sigma, a capital
+# that lower-cases to two characters, underscores, line breaks that `str.split` knows and "\n" does
+# not split on, non-word letters' neighbours, and lone surrogates.
+_TRICKY = st.sampled_from(
+    [
+        "Menu",
+        "a1",
+        "12",
+        "٣٤",
+        "४",
+        "\U0001d7ce",
+        "ΟΔΟΣ",
+        "Σ",
+        "İ",
+        "_",
+        " ",
+        "\n",
+        "\r",
+        "\x0b",
+        "\x1c",
+        "\x85",
+        "\u2028",
+        "\u00a0",
+        "—",
+        "!",
+        ".",
+        "\ud800",
+        "é",
+        "\U0001f600",
+        "ß",
+        "ǅ",
+    ]
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_TRICKY, max_size=30).map("".join) | st.text(), st.text(max_size=10))
+def test_line_keys_are_each_lines_line_key(text, site):
+    assert line_keys(site, text) == [line_key(site, line) for line in text.split("\n")]

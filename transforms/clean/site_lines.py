@@ -7,16 +7,21 @@ parts: the stable key of a line on a site, and the removal from one page.
 
 from __future__ import annotations
 
+import functools
 import re
 
-from transforms.records import stable_key
+import numpy as np
 
-__all__ = ["line_key", "page_line_keys", "drop_lines"]
+from transforms.records import stable_key
+from transforms.tokens import code_point_table, code_points
+
+__all__ = ["line_key", "line_keys", "page_line_keys", "drop_lines"]
 
 # Lines compare after lower-casing, digits as 0 ("Posted 3 hours ago" = "Posted 5 hours ago"), and
 # punctuation and spacing dropped, as CCNet normalises them.
 _DIGIT_RE = re.compile(r"\d+")
 _NON_WORD_RE = re.compile(r"[^\w]+")
+_NEWLINE, _SPACE, _ZERO = 10, 32, 48
 
 
 def _normalise_line(line: str) -> str:
@@ -31,9 +36,44 @@ def line_key(site: str, line: str) -> int | None:
     return stable_key(site, normal)
 
 
+@functools.cache
+def _classes() -> tuple[np.ndarray, np.ndarray]:
+    """(word, digit): the code points `\\w` and `\\d` match, as `_normalise_line`'s regexes see them."""
+    return code_point_table(r"\w"), code_point_table(r"\d")
+
+
+def _normal_lines(text: str) -> list[str]:
+    """`_normalise_line` of every line of `text.split("\\n")`, computed over the whole text's code
+    points at once: the two regexes cost about 160 us for a 3.4 KB page, this about 40.
+
+    Lower-casing the text is lower-casing each line (no case mapping looks across a line break).
+    Each digit becomes "0" and each other non-word character (but a line break) a space; then a
+    digit after a digit goes, and a space after a space, a line break or the start. What is left of
+    a line's trailing spaces is one space before its break.
+    """
+    points = code_points(text.lower())
+    word, digit = _classes()
+    is_digit = digit.take(points)
+    newline = points == _NEWLINE
+    normal = np.where(word.take(points), points, _SPACE)
+    normal[is_digit] = _ZERO
+    normal[newline] = _NEWLINE
+    is_space = normal == _SPACE
+    keep = np.empty(points.size, dtype=bool)
+    keep[:1] = ~is_space[:1]
+    keep[1:] = ~((is_digit[1:] & is_digit[:-1]) | (is_space[1:] & (is_space[:-1] | newline[:-1])))
+    joined = normal[keep].astype(np.uint32).tobytes().decode("utf-32-le").replace(" \n", "\n")
+    return (joined[:-1] if joined.endswith(" ") else joined).split("\n")
+
+
+def line_keys(site: str, text: str) -> list[int | None]:
+    """`line_key(site, line)` of every line of `text.split("\\n")`, in order."""
+    return [stable_key(site, normal) if normal else None for normal in _normal_lines(text)]
+
+
 def page_line_keys(site: str, text: str) -> set[int]:
     """The distinct line keys of one page: each page counts once per line, however often it repeats it."""
-    keys = {line_key(site, line) for line in text.split("\n") if line}
+    keys = set(line_keys(site, text))
     keys.discard(None)
     return keys  # type: ignore[return-value]
 
@@ -48,7 +88,7 @@ def drop_lines(site: str, text: str, template_keys: set[int], max_fraction: floa
     if not template_keys:
         return text, 0
     lines = text.split("\n")
-    drop = [bool(line) and line_key(site, line) in template_keys for line in lines]
+    drop = [key is not None and key in template_keys for key in line_keys(site, text)]
     removed_chars = sum(len(line) for line, gone in zip(lines, drop, strict=True) if gone)
     if not removed_chars or removed_chars > max_fraction * len(text):
         return text, 0
