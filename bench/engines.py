@@ -1,6 +1,6 @@
 """The same `corpusbeam run` on every local engine, on the planted corpus: time, CPU, memory, same output.
 
-    python bench/engines.py [--docs 10000] [--shards 1] [--engines memory prism flink spark] [--set KEY=VALUE ...]
+    python bench/engines.py [--docs 10000] [--shards 1] [--sites 0] [--engines memory prism flink spark] [--set KEY=VALUE ...]
         [--bound] [--spark-stages] [--beam-option=--FLAG=VALUE ...]
 
 Needs `make runners`. For each engine: wall time, docs/s, CPU seconds (user + system of the run and
@@ -9,7 +9,10 @@ every process under it: driver, job server, SDK workers), how many cores that ke
 documents/, rejected/ and clusters/ tables and stats.json counts equal the in-memory run's.
 
 With `--shards N` the corpus is first cut into N consecutive gzip shards, as crawls and dumps come:
-the engines read a file per worker, where one file is read by one worker only.
+the engines read a file per worker, where one file is read by one worker only. With `--sites N` each
+document also gets a URL on one of N sites in turn (`https://site<i % N>.example.com/articles/<i>`):
+the planted corpus has none, and crawled web text has one on every page, so that the site-template
+step (`clean.site_lines`) then groups every page with its site's, as on a crawl.
 
 With `--spark-stages`, Spark writes its event log and the bench prints each Spark stage: when it
 started (seconds after the application), its tasks, its wall time, the sum of its tasks' times (an
@@ -64,17 +67,27 @@ def content(out: Path) -> tuple:
     return tuple(tables), json.dumps({k: v for k, v in stats.items() if k != "run"}, sort_keys=True)
 
 
-def sharded(corpus: Path, shards: int) -> str:
-    """The pattern of `corpus` cut into `shards` consecutive gzip files (made once, next to it)."""
-    if shards == 1:
+def _with_site(line: bytes, index: int, sites: int) -> bytes:
+    """A planted record (one JSON line) with a URL on site `index % sites`."""
+    record = json.loads(line)
+    record["url"] = f"https://site{index % sites}.example.com/articles/{index}"
+    return json.dumps(record).encode() + b"\n"
+
+
+def sharded(corpus: Path, shards: int, sites: int = 0) -> str:
+    """The pattern of `corpus` cut into `shards` consecutive gzip files, its documents on `sites`
+    sites when that is set (made once, next to it)."""
+    if shards == 1 and not sites:
         return str(corpus)
-    folder = corpus.parent / f"{corpus.name.removesuffix('.jsonl.gz')}-{shards}-shards"
+    folder = corpus.parent / (f"{corpus.name.removesuffix('.jsonl.gz')}-{shards}-shards" + (f"-{sites}-sites" if sites else ""))
     if not folder.exists():
         work = folder.with_name(folder.name + ".tmp")
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir()
         with gzip.open(corpus, "rb") as handle:
             lines = handle.readlines()
+        if sites:
+            lines = [_with_site(line, i, sites) for i, line in enumerate(lines)]
         per = -(-len(lines) // shards)
         for i in range(shards):
             with gzip.open(work / f"part-{i:04d}.jsonl.gz", "wb", compresslevel=6) as out:
@@ -203,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_corpus_arguments(parser, docs=10_000)
     parser.add_argument("--shards", type=int, default=1, help="cut the corpus into this many files first")
+    parser.add_argument("--sites", type=int, default=0, help="put the documents on this many sites (docstring)")
     parser.add_argument("--engines", nargs="+", default=list(RUNNERS), choices=list(RUNNERS))
     parser.add_argument("--set", action="append", default=[], dest="overrides")
     parser.add_argument("--beam-option", action="append", default=[], dest="beam_options", help="a Beam flag for every run")
@@ -217,9 +231,11 @@ def main(argv: list[str] | None = None) -> int:
         small = planted_corpus(_BOUND_DOCS, args.seed, Path(args.corpus_dir))
         fixed = dict(run_engines(str(small), args.engines, sets))
     corpus = planted_corpus(args.docs, args.seed, Path(args.corpus_dir))
-    results = run_engines(sharded(corpus, args.shards), args.engines, sets, args.spark_stages)
+    results = run_engines(sharded(corpus, args.shards, args.sites), args.engines, sets, args.spark_stages)
     print(
-        f"\n{args.docs:,} planted documents ({corpus.name}, {args.shards} files); same output as the first engine that finished:"
+        f"\n{args.docs:,} planted documents ({corpus.name}, {args.shards} files"
+        + (f", on {args.sites:,} sites" if args.sites else "")
+        + "); same output as the first engine that finished:"
     )
     print_table(results, args.docs)
     if args.bound:
