@@ -47,7 +47,7 @@ def _normal_lines(text: str) -> list[str]:
     points at once: the two regexes cost about 160 us for a 3.4 KB page, this about 40.
 
     Lower-casing the text is lower-casing each line (no case mapping looks across a line break).
-    Each digit becomes "0" and each other non-word character (but a line break) a space; then a
+    Each digit becomes "0" and each other non-word character except a line break a space; then a
     digit after a digit goes, and a space after a space, a line break or the start. What is left of
     a line's trailing spaces is one space before its break.
     """
