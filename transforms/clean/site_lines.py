@@ -7,7 +7,6 @@ parts: the stable key of a line on a site, and the removal from one page.
 
 from __future__ import annotations
 
-import functools
 import re
 
 import numpy as np
@@ -17,34 +16,15 @@ from transforms.tokens import code_point_table, code_points
 
 __all__ = ["line_key", "line_keys", "page_line_keys", "drop_lines"]
 
-# Lines compare after lower-casing, digits as 0 ("Posted 3 hours ago" = "Posted 5 hours ago"), and
-# punctuation and spacing dropped, as CCNet normalises them.
-_DIGIT_RE = re.compile(r"\d+")
-_NON_WORD_RE = re.compile(r"[^\w]+")
-_NEWLINE, _SPACE, _ZERO = 10, 32, 48
-
-
-def _normalise_line(line: str) -> str:
-    return _NON_WORD_RE.sub(" ", _DIGIT_RE.sub("0", line.lower())).strip()
-
-
-def line_key(site: str, line: str) -> int | None:
-    """Signed 64-bit key of a line on a site (xxh3, seeded by nothing), or None for a line with no words."""
-    normal = _normalise_line(line)
-    if not normal:
-        return None
-    return stable_key(site, normal)
-
-
-@functools.cache
-def _classes() -> tuple[np.ndarray, np.ndarray]:
-    """(word, digit): the code points `\\w` and `\\d` match, as `_normalise_line`'s regexes see them."""
-    return code_point_table(r"\w"), code_point_table(r"\d")
+_NEWLINE, _SPACE, _ZERO = ord("\n"), ord(" "), ord("0")
 
 
 def _normal_lines(text: str) -> list[str]:
-    """`_normalise_line` of every line of `text.split("\\n")`, computed over the whole text's code
-    points at once: the two regexes cost about 160 us for a 3.4 KB page, this about 40.
+    """Every line of `text.split("\\n")` in the normal form lines are compared in, as CCNet
+    normalises them: lower-cased, each run of digits as "0" ("Posted 3 hours ago" = "Posted 5 hours
+    ago"), each run of non-word characters (`[^\\w]+`) as one space, stripped. Computed over the whole
+    text's code points at once: the two regex substitutions per line it replaces cost about 160 us
+    for a 3.4 KB page, this about 40.
 
     Lower-casing the text is lower-casing each line (no case mapping looks across a line break).
     Each digit becomes "0" and each other non-word character except a line break a space; then a
@@ -52,10 +32,9 @@ def _normal_lines(text: str) -> list[str]:
     a line's trailing spaces is one space before its break.
     """
     points = code_points(text.lower())
-    word, digit = _classes()
-    is_digit = digit.take(points)
+    is_digit = code_point_table(r"\d").take(points)
     newline = points == _NEWLINE
-    normal = np.where(word.take(points), points, _SPACE)
+    normal = np.where(code_point_table(r"\w").take(points), points, _SPACE)
     normal[is_digit] = _ZERO
     normal[newline] = _NEWLINE
     is_space = normal == _SPACE
@@ -64,6 +43,13 @@ def _normal_lines(text: str) -> list[str]:
     keep[1:] = ~((is_digit[1:] & is_digit[:-1]) | (is_space[1:] & (is_space[:-1] | newline[:-1])))
     joined = normal[keep].astype(np.uint32).tobytes().decode("utf-32-le").replace(" \n", "\n")
     return (joined[:-1] if joined.endswith(" ") else joined).split("\n")
+
+
+def line_key(site: str, line: str) -> int | None:
+    """Signed 64-bit key of one line (without a line break) on a site: xxh3 of the site and the
+    line's normal form, or None for a line with no words."""
+    (key,) = line_keys(site, line)
+    return key
 
 
 def line_keys(site: str, text: str) -> list[int | None]:
