@@ -181,11 +181,17 @@ def _reap(pid: int) -> None:
 def _dead_python_children() -> dict[int, int]:
     """pid -> wait status of each child of this process that runs Python and has exited but is not yet
     reaped (a zombie): /proc keeps the status until the parent waits. Workers `stop_workers` killed
-    and warm workers that had no job yet are not among them."""
+    and warm workers that had no job yet are not among them.
+
+    The processes are read before the marks: `stop_workers` marks a worker before it kills it, so a
+    zombie this read sees was marked before the marks are taken. Taken the other way round, a worker
+    killed between the two was a lost one, and a finished run failed (exit 137).
+    """
+    table = _process_table()
     me, passed_over = os.getpid(), _stopped | _waiting
     return {
         pid: process.status
-        for pid, process in _process_table().items()
+        for pid, process in table.items()
         if process.parent == me and process.state == "Z" and process.name.startswith("python") and pid not in passed_over
     }
 

@@ -62,6 +62,29 @@ def test_workers_stopped_at_the_end_of_a_job_are_not_lost_workers(monkeypatch):
     assert worker.pid not in sdk_worker_pids(os.getpid())  # killed and reaped by stop_workers
 
 
+def test_a_worker_stopped_while_the_watch_looks_is_not_a_lost_worker(monkeypatch):
+    """stop_workers marks and kills a worker between the watch's look at the marks and its read of
+    the processes: the zombie it then reads is one stopped on purpose (a finished run failed, 137)."""
+    import pipelines.worker_watch as watch
+
+    worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    real_table = watch._process_table
+
+    def stopped_meanwhile():
+        watch._stopped.add(worker.pid)  # as stop_workers does, then the kill
+        worker.kill()
+        os.waitid(os.P_PID, worker.pid, os.WEXITED | os.WNOWAIT)  # a zombie, not yet reaped
+        return real_table()
+
+    monkeypatch.setattr(watch, "_process_table", stopped_meanwhile)
+    try:
+        assert worker.pid not in watch._dead_python_children()
+    finally:
+        worker.kill()
+        worker.wait()
+        watch._stopped.discard(worker.pid)
+
+
 # A worker killed just after it started left Beam 2.77 waiting forever; one killed later failed the run.
 @pytest.mark.parametrize("seconds_before_kill", [0.0, 3.0])
 def test_killing_a_worker_process_fails_the_run_and_publishes_nothing(tmp_path, seconds_before_kill):
