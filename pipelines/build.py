@@ -22,7 +22,7 @@ from transforms.records import (
     document_row,
     rejected_row,
 )
-from transforms.write.transform import CheckDocumentRows, ComputeRunStats, WriteParquetRows, WriteTextFile
+from transforms.write.transform import CheckDocumentRows, ComputeRunStats, ParquetTable, WriteParquetTables, WriteTextFile
 
 __all__ = ["Incremental", "build_pipeline", "output_paths", "parquet_files", "index_schema"]
 
@@ -81,23 +81,20 @@ def build_pipeline(
         checked[REJECTED_TAG],
     ) | "AllRejected" >> beam.Flatten()
 
-    (
-        documents
-        | "DocumentRows" >> beam.Map(document_row)
-        | "WriteDocuments" >> WriteParquetRows(paths["documents"], DOCUMENT_SCHEMA, config.output, partitioned=True)
-    )
-    (
-        rejected
-        | "RejectedRows" >> beam.Map(rejected_row)
-        | "WriteRejected" >> WriteParquetRows(paths["rejected"], REJECTED_SCHEMA, config.output)
-    )
-    clusters | "WriteClusters" >> WriteParquetRows(paths["clusters"], CLUSTER_SCHEMA, config.output)
+    tables = {
+        "Documents": documents | "DocumentRows" >> beam.Map(document_row),
+        "Rejected": rejected | "RejectedRows" >> beam.Map(rejected_row),
+        "Clusters": clusters,
+    }
+    specs = {
+        "Documents": ParquetTable(paths["documents"], DOCUMENT_SCHEMA, partitioned=True),
+        "Rejected": ParquetTable(paths["rejected"], REJECTED_SCHEMA),
+        "Clusters": ParquetTable(paths["clusters"], CLUSTER_SCHEMA),
+    }
     if incremental:
-        (
-            documents
-            | "IndexKeptDocuments" >> IndexKeptDocuments(config.dedup, incremental.run_date)
-            | "WriteIndex" >> WriteParquetRows(paths["index"], index_schema(config), config.output)
-        )
+        tables["Index"] = documents | "IndexKeptDocuments" >> IndexKeptDocuments(config.dedup, incremental.run_date)
+        specs["Index"] = ParquetTable(paths["index"], index_schema(config))
+    tables | "WriteTables" >> WriteParquetTables(specs, config.output)
     stats = {
         "file_counts": read[FILE_COUNTS_TAG],
         "documents": documents,

@@ -63,7 +63,7 @@ def test_dataflow_profile_translates_the_whole_graph_offline(no_network, monkeyp
     job = result.job
     assert job.proto.type_.name == "JOB_TYPE_BATCH"
     stages = {t.unique_name.split("/")[0] for t in job.proto_pipeline.components.transforms.values()}
-    assert {"ReadRawShards", "CleanAndParse", "DeduplicateDocuments", "WriteDocuments", "WriteStats"} <= stages
+    assert {"ReadRawShards", "CleanAndParse", "DeduplicateDocuments", "WriteTables", "WriteStats"} <= stages
     assert "use_runner_v2" in options.view_as(beam.options.pipeline_options.DebugOptions).experiments
 
     (environment,) = job.proto_pipeline.components.environments.values()

@@ -6,7 +6,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from transforms.config import OutputConfig
-from transforms.write.transform import WriteParquetRows, _PublishFilesFn, _write_file
+from transforms.write.transform import ParquetTable, WriteParquetRows, _PublishFilesFn, _write_file
 
 SCHEMA = pa.schema([("doc_key", pa.int64()), ("text", pa.string())])
 ROWS = [{"doc_key": i, "text": f"row {i}"} for i in range(3000)]
@@ -48,9 +48,9 @@ def test_a_retried_publish_finds_its_files_in_place(tmp_path):
     temp = tmp_path / "t" / "_temporary-x"
     config = OutputConfig()
     paths = [_write_file(str(temp / f"{name}.parquet"), ROWS[i::2], SCHEMA, config) for i, name in enumerate("ab")]
-    publish = _PublishFilesFn(str(tmp_path / "t"), str(temp), SCHEMA, config, 0)
-    finals = list(publish.process((0, ["", *paths])))
-    assert list(publish.process((0, ["", *paths]))) == finals  # the second attempt moves nothing
+    publish = _PublishFilesFn({"T": (ParquetTable(str(tmp_path / "t"), SCHEMA), str(temp))}, config)
+    finals = list(publish.process(("T", ["", *paths])))
+    assert list(publish.process(("T", ["", *paths]))) == finals  # the second attempt moves nothing
     files, rows = _table(tmp_path / "t")
     assert files == ["part-00000-of-00002.parquet", "part-00001-of-00002.parquet"]
     assert sorted(rows, key=lambda r: r["doc_key"]) == ROWS

@@ -7,5 +7,5 @@ row by row in bounded row groups, the row check), `stats` (the counts behind `st
 
 from transforms.exports import lazy_exports
 
-__all__ = ["WriteParquetRows", "CheckDocumentRows", "ComputeRunStats"]
+__all__ = ["ParquetTable", "WriteParquetTables", "WriteParquetRows", "CheckDocumentRows", "ComputeRunStats"]
 __getattr__ = lazy_exports(__name__, "transform", __all__)

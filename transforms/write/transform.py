@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import BinaryIO
 
 import apache_beam as beam
@@ -27,10 +28,9 @@ from transforms.records import REJECTED_TAG, Document, document_row
 from transforms.write.parquet import ParquetRowWriter, check_row, hive_folder
 from transforms.write.stats import cluster_items, document_items, file_items, rejected_items, render_stats
 
-__all__ = ["WriteParquetRows", "CheckDocumentRows", "ComputeRunStats", "WriteTextFile"]
+__all__ = ["ParquetTable", "WriteParquetTables", "WriteParquetRows", "CheckDocumentRows", "ComputeRunStats", "WriteTextFile"]
 
 
-_PATHS_KEY = 0  # every temporary path of a table, in one group
 _count = get_counter_inc_fn()  # rows written, `written:<table>`
 
 
@@ -74,11 +74,12 @@ class _WritePartitionFileFn(beam.DoFn):
 
 
 class _WriteBundleFileFn(beam.DoFn):
-    """Rows -> one temporary Parquet file per bundle that has rows, whose path comes out (keyed for
-    `_PublishFilesFn`'s one group) when the bundle ends. Each attempt writes a new file: only the paths of committed bundles reach
-    `_PublishFilesFn`, so a retried bundle's rows are published once."""
+    """Rows -> one temporary Parquet file per bundle that has rows, whose path comes out, keyed by
+    its table for `_PublishFilesFn`, when the bundle ends. Each attempt writes a new file: only the
+    paths of committed bundles reach `_PublishFilesFn`, so a retried bundle's rows are published once."""
 
-    def __init__(self, temp_folder: str, schema: pa.Schema, config: OutputConfig, counter: str) -> None:
+    def __init__(self, table: str, temp_folder: str, schema: pa.Schema, config: OutputConfig, counter: str) -> None:
+        self._table = table
         self._temp_folder = temp_folder
         self._schema = schema
         self._config = config
@@ -100,19 +101,21 @@ class _WriteBundleFileFn(beam.DoFn):
         if self._writer is not None:
             with self._handle:
                 self._writer.close()
-            yield GlobalWindows.windowed_value((_PATHS_KEY, self._path))
+            yield GlobalWindows.windowed_value((self._table, self._path))
 
 
 class _WriteShardFileFn(beam.DoFn):
     """(shard, rows) -> the rows as one temporary Parquet file, its path (keyed as above)."""
 
-    def __init__(self, temp_folder: str, schema: pa.Schema, config: OutputConfig) -> None:
+    def __init__(self, table: str, temp_folder: str, schema: pa.Schema, config: OutputConfig) -> None:
+        self._table = table
         self._temp_folder = temp_folder
         self._schema = schema
         self._config = config
 
-    def process(self, element: tuple[int, Iterable[dict]]) -> Iterator[tuple[int, str]]:
-        yield _PATHS_KEY, _write_file(f"{self._temp_folder}/{uuid.uuid4().hex}.parquet", element[1], self._schema, self._config)
+    def process(self, element: tuple[int, Iterable[dict]]) -> Iterator[tuple[str, str]]:
+        path = _write_file(f"{self._temp_folder}/{uuid.uuid4().hex}.parquet", element[1], self._schema, self._config)
+        yield self._table, path
 
 
 class _RoundRobinFn(beam.DoFn):
@@ -132,87 +135,150 @@ class _RoundRobinFn(beam.DoFn):
         yield self._next, row
 
 
+@dataclass(frozen=True)
+class ParquetTable:
+    """One table of `WriteParquetTables`: its folder, its schema, and whether its files go to the
+    Hive-style folders of `output.partition_by`."""
+
+    folder: str
+    schema: pa.Schema
+    partitioned: bool = False
+
+
 class _PublishFilesFn(beam.DoFn):
-    """(_, temporary paths and one "") -> the table's files: the temporary files renamed
+    """(table, its temporary paths and one "") -> the table's files: the temporary files renamed
     `part-SSSSS-of-NNNNN.parquet` in the order of their names, files of the schema alone up to
-    `min_shards` (so a table without rows still has its schema), the temporary folder removed.
+    `num_shards` (so a table without rows still has its schema), the temporary folder removed.
     A retried publish finds the files it renamed already in place."""
 
-    def __init__(self, folder: str, temp_folder: str, schema: pa.Schema, config: OutputConfig, min_shards: int) -> None:
-        self._folder = folder
-        self._temp_folder = temp_folder
-        self._schema = schema
+    def __init__(self, tables: dict[str, tuple[ParquetTable, str]], config: OutputConfig) -> None:
+        self._tables = tables  # name -> (table, its temporary folder)
         self._config = config
-        self._min_shards = min_shards
 
-    def process(self, element: tuple[int, Iterable[str]]) -> Iterator[str]:
-        temporary = sorted(path for path in element[1] if path)
-        shards = max(len(temporary), self._min_shards, 1)
-        finals = [f"{self._folder}/part-{i:05d}-of-{shards:05d}.parquet" for i in range(shards)]
+    def process(self, element: tuple[str, Iterable[str]]) -> Iterator[str]:
+        name, paths = element
+        table, temp_folder = self._tables[name]
+        folder = table.folder.rstrip("/")
+        temporary = sorted(path for path in paths if path)
+        shards = max(len(temporary), self._config.num_shards, 1)
+        finals = [f"{folder}/part-{i:05d}-of-{shards:05d}.parquet" for i in range(shards)]
         moves = [(src, dst) for src, dst in zip(temporary, finals) if FileSystems.exists(src)]
         if moves:
             FileSystems.rename([src for src, _ in moves], [dst for _, dst in moves])
         for path in finals[len(temporary) :]:
-            _write_file(path, (), self._schema, self._config)
-        delete_folder(self._temp_folder)  # with the files of failed attempts
+            _write_file(path, (), table.schema, self._config)
+        delete_folder(temp_folder)  # with the files of failed attempts
         yield from finals
 
 
-def _no_path(_: bytes) -> tuple[int, str]:
-    return _PATHS_KEY, ""
+def _no_paths(_: bytes, tables: tuple[str, ...]) -> Iterator[tuple[str, str]]:
+    for name in tables:
+        yield name, ""
 
 
-class WriteParquetRows(beam.PTransform):
-    """Rows (dicts matching `schema`) -> `<folder>/part-SSSSS-of-NNNNN.parquet` with the configured codec.
+class _WriteTemporaryFiles(beam.PTransform):
+    """A table's rows -> (table, path) of each temporary file they were written to: a file per bundle,
+    or `num_shards` files (the rows then shuffled to them)."""
 
-    Each bundle writes its rows to a temporary file, and one step renames the committed ones into
-    place at the end, or `num_shards` files when that is set (the rows then shuffled to them). With
-    `partitioned`, files go to Hive-style folders of `output.partition_by`
-    (`<folder>/lang=en/part-...`); the partition columns are then in the folder names, not in the
-    files, as Hive, Spark, DuckDB and pyarrow datasets expect. Each partition is written as
-    `num_shards` files (1 when 0), split by `doc_key`. Rows are counted as `written:<folder name>`.
-
-    Beam's `WriteToParquet` does the same with nine steps and four more stages; it cost each run
-    about 0.1 s of start-up a table.
-    """
-
-    def __init__(self, folder: str, schema: pa.Schema, config: OutputConfig, partitioned: bool = False) -> None:
+    def __init__(self, name: str, table: ParquetTable, temp_folder: str, config: OutputConfig) -> None:
         super().__init__()
-        self._folder = folder.rstrip("/")
-        self._schema = schema
+        self._name = name
+        self._table = table
+        self._temp_folder = temp_folder
         self._config = config
-        self._partition_by = config.partition_columns if partitioned else ()
 
     def expand(self, rows: beam.PCollection) -> beam.PCollection:
-        counter = f"written:{self._folder.rsplit('/', 1)[-1]}"
-        shards = self._config.num_shards
-        if self._partition_by:
-            schema = pa.schema([f for f in self._schema if f.name not in self._partition_by], metadata=self._schema.metadata)
-            return (
-                rows
-                | "KeyByPartition" >> beam.Map(_partitioned, self._partition_by, shards or 1, counter)
-                | "GroupPartitions" >> beam.GroupByKey()
-                | "WritePartitionFiles" >> beam.ParDo(_WritePartitionFileFn(self._folder, schema, self._config, shards or 1))
-            )
-        temp_folder = f"{self._folder}/_temporary-{uuid.uuid4().hex}"
+        counter = _counter_name(self._table)
+        schema, shards = self._table.schema, self._config.num_shards
         if shards:
-            temporary = (
+            return (
                 rows
                 | "KeyByShard" >> beam.ParDo(_RoundRobinFn(shards, counter))
                 | "GroupShards" >> beam.GroupByKey()
-                | "WriteShardFiles" >> beam.ParDo(_WriteShardFileFn(temp_folder, self._schema, self._config))
+                | "WriteShardFiles" >> beam.ParDo(_WriteShardFileFn(self._name, self._temp_folder, schema, self._config))
             )
-        else:
-            temporary = rows | "WriteBundleFiles" >> beam.ParDo(
-                _WriteBundleFileFn(temp_folder, self._schema, self._config, counter)
-            )
-        always = rows.pipeline | "Start" >> beam.Impulse() | "NoPath" >> beam.Map(_no_path)
-        return (
-            (temporary, always)
-            | "AllPaths" >> beam.Flatten()
-            | "GroupPaths" >> beam.GroupByKey()
-            | "Publish" >> beam.ParDo(_PublishFilesFn(self._folder, temp_folder, self._schema, self._config, shards))
+        return rows | "WriteBundleFiles" >> beam.ParDo(
+            _WriteBundleFileFn(self._name, self._temp_folder, schema, self._config, counter)
         )
+
+
+class _WritePartitionFiles(beam.PTransform):
+    """A table's rows -> their files in the Hive-style folders of `output.partition_by`: `num_shards`
+    files (1 when 0) a partition, split by `doc_key`, each named by its key alone."""
+
+    def __init__(self, table: ParquetTable, config: OutputConfig) -> None:
+        super().__init__()
+        self._table = table
+        self._config = config
+
+    def expand(self, rows: beam.PCollection) -> beam.PCollection:
+        columns, shards = self._config.partition_columns, self._config.num_shards or 1
+        # the partition columns are in the folder names, not in the files
+        schema = pa.schema([f for f in self._table.schema if f.name not in columns], metadata=self._table.schema.metadata)
+        return (
+            rows
+            | "KeyByPartition" >> beam.Map(_partitioned, columns, shards, _counter_name(self._table))
+            | "GroupPartitions" >> beam.GroupByKey()
+            | "WritePartitionFiles" >> beam.ParDo(_WritePartitionFileFn(self._table.folder, schema, self._config, shards))
+        )
+
+
+def _counter_name(table: ParquetTable) -> str:
+    return f"written:{table.folder.rstrip('/').rsplit('/', 1)[-1]}"
+
+
+class WriteParquetTables(beam.PTransform):
+    """{name: rows (dicts matching the table's schema)} -> the paths of the tables' files, each
+    table under its folder as `part-SSSSS-of-NNNNN.parquet` with the configured codec.
+
+    Each bundle writes its rows to a temporary file, and one step renames the committed ones into
+    place at the end, or `num_shards` files when that is set. That step publishes every table at
+    once: one shuffle and one stage for all tables rather than one a table (on Spark, one job
+    rather than one a table; each cost a run about 0.1 s of start-up in the in-memory runner).
+    A table with `partitioned` goes to Hive-style folders of `output.partition_by`
+    (`<folder>/lang=en/part-...`), its files named by their keys, so it needs no renaming; the
+    partition columns are then in the folder names, not in the files, as Hive, Spark, DuckDB and
+    pyarrow datasets expect. Rows are counted as `written:<folder name>`.
+
+    Beam's `WriteToParquet` does the same for one table with nine steps and four more stages.
+    """
+
+    def __init__(self, tables: dict[str, ParquetTable], config: OutputConfig) -> None:
+        super().__init__()
+        self._tables = tables
+        self._config = config
+
+    def expand(self, rows: dict[str, beam.PCollection]) -> beam.PCollection:
+        files, temporary, to_publish = [], [], {}
+        for name, table in self._tables.items():
+            if table.partitioned and self._config.partition_columns:
+                files.append(rows[name] | f"Write{name}" >> _WritePartitionFiles(table, self._config))
+                continue
+            temp_folder = f"{table.folder.rstrip('/')}/_temporary-{uuid.uuid4().hex}"
+            to_publish[name] = (table, temp_folder)
+            temporary.append(rows[name] | f"Write{name}" >> _WriteTemporaryFiles(name, table, temp_folder, self._config))
+        if to_publish:
+            pipeline = next(iter(rows.values())).pipeline
+            always = pipeline | "Start" >> beam.Impulse() | "NoPaths" >> beam.FlatMap(_no_paths, tuple(to_publish))
+            files.append(
+                (*temporary, always)
+                | "AllPaths" >> beam.Flatten()
+                | "GroupPaths" >> beam.GroupByKey()
+                | "Publish" >> beam.ParDo(_PublishFilesFn(to_publish, self._config))
+            )
+        return files[0] if len(files) == 1 else tuple(files) | "AllFiles" >> beam.Flatten()
+
+
+class WriteParquetRows(beam.PTransform):
+    """Rows -> one Parquet table in `folder`: `WriteParquetTables` of that table alone."""
+
+    def __init__(self, folder: str, schema: pa.Schema, config: OutputConfig, partitioned: bool = False) -> None:
+        super().__init__()
+        self._table = ParquetTable(folder, schema, partitioned)
+        self._config = config
+
+    def expand(self, rows: beam.PCollection) -> beam.PCollection:
+        return {"Rows": rows} | "WriteTable" >> WriteParquetTables({"Rows": self._table}, self._config)
 
 
 class _CheckRowFn(beam.DoFn):
