@@ -6,7 +6,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from transforms.config import OutputConfig
-from transforms.write.transform import ParquetTable, WriteParquetRows, _PublishFilesFn, _write_file
+from transforms.write.transform import ParquetTable, WriteParquetRows, WriteParquetTables, _PublishFilesFn, _write_file
 
 SCHEMA = pa.schema([("doc_key", pa.int64()), ("text", pa.string())])
 ROWS = [{"doc_key": i, "text": f"row {i}"} for i in range(3000)]
@@ -54,3 +54,23 @@ def test_a_retried_publish_finds_its_files_in_place(tmp_path):
     files, rows = _table(tmp_path / "t")
     assert files == ["part-00000-of-00002.parquet", "part-00001-of-00002.parquet"]
     assert sorted(rows, key=lambda r: r["doc_key"]) == ROWS
+
+
+@pytest.mark.parametrize("num_shards", [0, 3])
+def test_tables_published_together_each_get_their_own_rows_and_files(test_pipeline, tmp_path, num_shards):
+    other = pa.schema([("name", pa.string())])
+    tables = {
+        "A": ParquetTable(str(tmp_path / "a"), SCHEMA),
+        "B": ParquetTable(str(tmp_path / "b"), other),
+        "Empty": ParquetTable(str(tmp_path / "empty"), SCHEMA),
+    }
+    names = [{"name": f"n{i}"} for i in range(50)]
+    with test_pipeline as p:
+        rows = {"A": p | "A" >> beam.Create(ROWS), "B": p | "B" >> beam.Create(names), "Empty": p | "E" >> beam.Create([])}
+        rows | WriteParquetTables(tables, OutputConfig(num_shards=num_shards))
+    shards = num_shards or 1
+    for folder, schema, expected in [("a", SCHEMA, ROWS), ("b", other, names), ("empty", SCHEMA, [])]:
+        files = sorted(p.name for p in (tmp_path / folder).iterdir())
+        assert len(files) >= shards and files == [f"part-{i:05d}-of-{len(files):05d}.parquet" for i in range(len(files))]
+        written = pq.read_table(tmp_path / folder, schema=schema).to_pylist()
+        assert sorted(written, key=str) == sorted(expected, key=str)
