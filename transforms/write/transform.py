@@ -233,8 +233,8 @@ class WriteParquetTables(beam.PTransform):
 
     Each bundle writes its rows to a temporary file, and one step renames the committed ones into
     place at the end, or `num_shards` files when that is set. That step publishes every table at
-    once: one shuffle and one stage for all tables rather than one a table (on Spark, one job
-    rather than one a table; each cost a run about 0.1 s of start-up in the in-memory runner).
+    once: one shuffle and one stage for all tables rather than one of each a table (with three
+    tables, a 100-document run spends 0.04 s less CPU, and a Spark run is two jobs, not four).
     A table with `partitioned` goes to Hive-style folders of `output.partition_by`
     (`<folder>/lang=en/part-...`), its files named by their keys, so it needs no renaming; the
     partition columns are then in the folder names, not in the files, as Hive, Spark, DuckDB and
