@@ -102,7 +102,7 @@ def _tree(pid: int) -> list[tuple[int, int, float]]:
     A child that has not yet exec'd (its command line still its parent's) has its parent's pages,
     shared (vfork, posix_spawn) or copied on write (fork), and counts no RSS of its own. Spark's JVM
     spawns commands (`rm`) at 1.3 GB: a sample that catches such a child before its exec sums the
-    JVM twice, the likely cause of one reading of 3.55 GB among 2.4-2.6 GB in nine Spark runs."""
+    JVM twice, the likely cause of one reading of 3.55 GB where nine other Spark runs read 2.4-2.6 GB."""
     out, stack = [], [(pid, None)]
     while stack:
         current, parent_cmdline = stack.pop()
