@@ -12,19 +12,22 @@ BIN := $(VENV)/bin
 # about 0.3 s of CPU in every process (each run, test and SDK worker), so the dev virtualenv holds
 # what a local user installs.
 DATAFLOW_VENV := .venv-dataflow
+comma := ,
 
 # A virtualenv is (re)built when setup.py changes; its console script is its stamp.
-$(BIN)/corpusbeam: setup.py
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+# $(call virtualenv,FOLDER,EXTRAS): the recipe that builds one with the package and those extras.
+define virtualenv
+	$(PYTHON) -m venv $(1)
+	$(1)/bin/python -m pip install --quiet --upgrade pip
+	$(1)/bin/python -m pip install --quiet -e ".[$(2)]"
 	touch $@
+endef
+
+$(BIN)/corpusbeam: setup.py
+	$(call virtualenv,$(VENV),test)
 
 $(DATAFLOW_VENV)/bin/corpusbeam: setup.py
-	$(PYTHON) -m venv $(DATAFLOW_VENV)
-	$(DATAFLOW_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(DATAFLOW_VENV)/bin/python -m pip install --quiet -e ".[test,dataflow]"
-	touch $@
+	$(call virtualenv,$(DATAFLOW_VENV),test$(comma)dataflow)
 
 ## Run the main job on the samples bundled in the repo; prints where the Parquet is.
 demo: $(BIN)/corpusbeam

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import BinaryIO
 
 import apache_beam as beam
@@ -61,7 +61,7 @@ class _WritePartitionFileFn(beam.DoFn):
     """
 
     def __init__(self, root: str, schema: pa.Schema, config: OutputConfig, shards: int) -> None:
-        self._root = root.rstrip("/")
+        self._root = root
         self._schema = schema
         self._config = config
         self._shards = shards
@@ -158,7 +158,7 @@ class _PublishFilesFn(beam.DoFn):
     def process(self, element: tuple[str, Iterable[str]]) -> Iterator[str]:
         name, paths = element
         table, temp_folder = self._tables[name]
-        folder = table.folder.rstrip("/")
+        folder = table.folder
         temporary = sorted(path for path in paths if path)
         shards = max(len(temporary), self._config.num_shards, 1)
         finals = [f"{folder}/part-{i:05d}-of-{shards:05d}.parquet" for i in range(shards)]
@@ -224,7 +224,7 @@ class _WritePartitionFiles(beam.PTransform):
 
 
 def _counter_name(table: ParquetTable) -> str:
-    return f"written:{table.folder.rstrip('/').rsplit('/', 1)[-1]}"
+    return f"written:{table.folder.rsplit('/', 1)[-1]}"
 
 
 class WriteParquetTables(beam.PTransform):
@@ -245,7 +245,7 @@ class WriteParquetTables(beam.PTransform):
 
     def __init__(self, tables: dict[str, ParquetTable], config: OutputConfig) -> None:
         super().__init__()
-        self._tables = tables
+        self._tables = {name: replace(table, folder=table.folder.rstrip("/")) for name, table in tables.items()}
         self._config = config
 
     def expand(self, rows: dict[str, beam.PCollection]) -> beam.PCollection:
@@ -254,7 +254,7 @@ class WriteParquetTables(beam.PTransform):
             if table.partitioned and self._config.partition_columns:
                 files.append(rows[name] | f"Write{name}" >> _WritePartitionFiles(table, self._config))
                 continue
-            temp_folder = f"{table.folder.rstrip('/')}/_temporary-{uuid.uuid4().hex}"
+            temp_folder = f"{table.folder}/_temporary-{uuid.uuid4().hex}"
             to_publish[name] = (table, temp_folder)
             temporary.append(rows[name] | f"Write{name}" >> _WriteTemporaryFiles(name, table, temp_folder, self._config))
         if to_publish:
