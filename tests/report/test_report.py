@@ -12,7 +12,9 @@ import subprocess
 import sys
 import time
 
+import pyarrow as pa
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 import pytest
 
 from pipelines.cli import main
@@ -260,6 +262,23 @@ def test_inspect_names_what_is_wrong(sample_run, tmp_path, capsys):
     assert "no cluster 5" in capsys.readouterr().err
     assert main(["inspect", str(tmp_path)]) == 2
     assert "holds no finished run" in capsys.readouterr().err
+
+
+def test_lookup_reads_the_rows_of_the_wanted_keys_in_file_order(sample_run, tmp_path):
+    """Keys scattered over row groups, consecutive and apart, asked for twice and out of order."""
+    run = tmp_path / "run"
+    shutil.copytree(sample_run, run)
+    docs = run / "documents"
+    for path in docs.glob("*.parquet"):
+        path.unlink()
+    keys = list(range(100, 130))
+    table = pa.table({"doc_key": pa.array(keys, pa.int64()), "text": [f"text {k}" for k in keys]})
+    pq.write_table(table, docs / "part-00000-of-00001.parquet", row_group_size=7)
+    wanted = [129, 101, 102, 103, 111, 118, 999, 102, 119, 120]
+    found = open_run(str(run)).lookup("documents", "doc_key", wanted, ["doc_key", "text"]).to_pylist()
+    assert [r["doc_key"] for r in found] == [101, 102, 103, 111, 118, 119, 120, 129]
+    assert all(r["text"] == f"text {r['doc_key']}" for r in found)
+    assert open_run(str(run)).lookup("documents", "doc_key", [5], ["doc_key"]).num_rows == 0
 
 
 def test_partitioned_documents_match_the_flat_ones(sample_run, partitioned_run):
