@@ -53,12 +53,19 @@ def test_a_text_longer_than_a_span_hashes_as_its_tokens(monkeypatch):
     assert hasher.hashes(f"a {long_word} b").size == 5
 
 
-@pytest.mark.parametrize("pattern", [*unicode.BMP_CLASSES, quality.SPACE_CLASS])
-def test_tables_built_over_the_first_plane_are_whole(pattern):
-    """A class whose table is built below BMP matches nothing above it: the table equals the full one."""
+@pytest.mark.parametrize(
+    "pattern, bound",
+    [
+        *((pattern, tokens.BMP) for pattern in [*unicode.BMP_CLASSES, quality.SPACE_CLASS]),
+        *((pattern, tokens.WORD_PLANES) for pattern in [r"\w", r"\d", quality._LETTER_CLASS]),
+    ],
+)
+def test_tables_built_below_a_bound_are_whole(pattern, bound):
+    """A class whose table the steps build below a bound matches nothing above it: the table equals
+    the one built over all of Unicode."""
     full = tokens.code_point_table(pattern)
-    assert not full[tokens.BMP :].any()
-    assert np.array_equal(tokens.code_point_table(pattern, tokens.BMP), full)
+    assert full[:bound].any() and not full[bound:].any()
+    assert np.array_equal(tokens.code_point_table(pattern, bound), full)
 
 
 def test_a_remembering_hasher_gives_a_texts_hashes_again_read_only_and_forgets_the_oldest():

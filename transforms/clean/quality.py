@@ -17,7 +17,7 @@ import numpy as np
 from transforms.clean.boilerplate import paragraphs
 from transforms.config import QualityConfig
 from transforms.records import Document
-from transforms.tokens import ASCII_SPACE, BMP, SPACE_CLASS, code_point_table, code_points, run_bounds
+from transforms.tokens import ASCII_SPACE, BMP, SPACE_CLASS, WORD_PLANES, code_point_table, code_points, run_bounds
 
 __all__ = ["assess", "quality_reason", "quality_score", "stop_word_counts", "word_counts"]
 
@@ -84,7 +84,7 @@ def _word_measures(text: str, stop_words: bool) -> tuple[int, int, int, int, int
     else:
         points = code_points(text)
         in_word = ~code_point_table(SPACE_CLASS, BMP).take(points)
-        letter = code_point_table(_LETTER_CLASS).take(points)
+        letter = code_point_table(_LETTER_CLASS, WORD_PLANES).take(points)
     starts, ends = run_bounds(in_word)
     if not starts.size:
         return 0, 0, 0, 0, 0

@@ -12,7 +12,7 @@ import re
 import numpy as np
 
 from transforms.records import stable_key
-from transforms.tokens import code_point_table, code_points
+from transforms.tokens import WORD_PLANES, code_point_table, code_points
 
 __all__ = ["line_key", "line_keys", "page_line_keys", "drop_lines"]
 
@@ -32,9 +32,9 @@ def _normal_lines(text: str) -> list[str]:
     a line's trailing spaces is one space before its break.
     """
     points = code_points(text.lower())
-    is_digit = code_point_table(r"\d").take(points)
+    is_digit = code_point_table(r"\d", WORD_PLANES).take(points)
     newline = points == _NEWLINE
-    normal = np.where(code_point_table(r"\w").take(points), points, _SPACE)
+    normal = np.where(code_point_table(r"\w", WORD_PLANES).take(points), points, _SPACE)
     normal[is_digit] = _ZERO
     normal[newline] = _NEWLINE
     is_space = normal == _SPACE
