@@ -12,6 +12,16 @@ from transforms.read.transform import FILE_COUNTS_TAG, ReadRawShards
 from transforms.records import REJECTED_TAG
 
 
+def test_a_file_that_two_patterns_match_is_read_once(tmp_path, test_pipeline):
+    (tmp_path / "a.txt").write_text("First document.")
+    (tmp_path / "b.txt").write_text("Second document.")
+    with test_pipeline as p:
+        out = p | ReadRawShards([str(tmp_path / "*.txt"), str(tmp_path / "a.txt"), str(tmp_path / "a*")], ReadConfig())
+        names = out[FILE_COUNTS_TAG] | beam.Map(lambda kv: (kv[0].rsplit("/", 1)[-1], kv[1]))
+        assert_that(names, equal_to([("a.txt", 1), ("b.txt", 1)]), label="file_counts")
+        assert_that(out.documents | beam.Map(lambda d: d.text), equal_to(["First document.", "Second document."]))
+
+
 def test_read_raw_shards_all_formats_and_a_truncated_shard(tmp_path, test_pipeline):
     records = [json.dumps({"id": f"r{i}", "text": f"record number {i}"}) for i in range(3)]
     (tmp_path / "a.jsonl").write_text("\n".join(records + ["{oops"]) + "\n\n")

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import apache_beam as beam
 import pyarrow.parquet as pq
-from apache_beam.io import fileio
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from warcio.archiveiterator import ArchiveIterator
@@ -87,7 +86,8 @@ class _Framed:
 
 
 class _ReadShardFn(beam.DoFn):
-    """Reads one matched file; yields Documents, tagged Rejected rows and the file's record count.
+    """Reads the files of a `_SpreadFiles` group; yields Documents, tagged Rejected rows and each
+    file's record count.
 
     The count is the records framed, plus one row for a stream that could not be read to its end
     (`truncated_file`, `read_error`) and one for a file with no record (`empty_file`).
@@ -99,8 +99,11 @@ class _ReadShardFn(beam.DoFn):
     def setup(self) -> None:
         self._inc = get_counter_inc_fn()
 
-    def process(self, metadata: fileio.FileMetadata) -> Iterator[object]:
-        path = metadata.path
+    def process(self, element: tuple[int, Iterable[str]]) -> Iterator[object]:
+        for path in element[1]:
+            yield from self._read_file(path)
+
+    def _read_file(self, path: str) -> Iterator[object]:
         fmt = input_format(path)
         framed = _Framed()
         records = 0  # records yielded, each a document or a rejected row
@@ -333,23 +336,34 @@ def _cut_short(record, payload: bytes, limit: int) -> str | None:
     return None
 
 
-def _values_of(_: bytes, values: list[str]) -> list[str]:
-    return values
+def _match_files(_: bytes, patterns: list[str]) -> Iterator[tuple[int, str]]:
+    """Each file the patterns match, once, keyed by its place in path order."""
+    paths = sorted({m.path for result in FileSystems.match(patterns) for m in result.metadata_list})
+    yield from enumerate(paths)
 
 
-class _Values(beam.PTransform):
-    """A fixed list of strings (patterns, paths) as a PCollection, spread over workers.
+class _SpreadFiles(beam.PTransform):
+    """File patterns -> (key, [path]) groups, a file a group: matched once, on one worker, then
+    shuffled so that the reads spread over the workers.
 
-    Impulse + FlatMap rather than Create: Beam 2.77's FnApiRunner loses elements of a Create (an
-    SDF read) when it runs more than one local worker (bench/fnapi_gbk_repro.py).
+    Two steps and a shuffle where `Create`, `MatchAll` and `Reshuffle` take seven steps (each step
+    costs every run about 6 ms of CPU in the FnApiRunner, to build, translate and run). Impulse +
+    FlatMap rather than Create: Beam 2.77's FnApiRunner loses elements of a Create (an SDF read) when
+    it runs more than one local worker (bench/fnapi_gbk_repro.py). The driver has checked that each
+    pattern matches a file; a file that two patterns match is read once.
     """
 
-    def __init__(self, values: list[str]) -> None:
+    def __init__(self, patterns: list[str]) -> None:
         super().__init__()
-        self._values = list(values)
+        self._patterns = list(patterns)
 
     def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection:
-        return pbegin | "Start" >> beam.Impulse() | "Values" >> beam.FlatMap(_values_of, self._values)
+        return (
+            pbegin
+            | "Start" >> beam.Impulse()
+            | "MatchFiles" >> beam.FlatMap(_match_files, self._patterns)
+            | "SpreadFiles" >> beam.GroupByKey()
+        )
 
 
 class ReadRawShards(beam.PTransform):
@@ -368,26 +382,25 @@ class ReadRawShards(beam.PTransform):
     def expand(self, pbegin: beam.pvalue.PBegin) -> beam.pvalue.DoOutputsTuple:
         return (
             pbegin
-            | "InputPatterns" >> _Values(self._patterns)
-            | "MatchFiles" >> fileio.MatchAll()
-            # One element per file: spread files over workers before the expensive read.
-            | "SpreadFiles" >> beam.Reshuffle()
+            | "Files" >> _SpreadFiles(self._patterns)
             | "ReadShards" >> beam.ParDo(_ReadShardFn(self._config)).with_outputs(REJECTED_TAG, FILE_COUNTS_TAG, main="documents")
         )
 
 
 class _ReadIndexFileFn(beam.DoFn):
-    """One `index/` Parquet file of an earlier run -> its rows as PriorDocs, a record batch at a time."""
+    """The `index/` Parquet files of an earlier run, a `_SpreadFiles` group -> their rows as
+    PriorDocs, a record batch at a time."""
 
     def setup(self) -> None:
         self._inc = get_counter_inc_fn()
 
-    def process(self, path: str) -> Iterator[PriorDoc]:
-        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
-            for batch in pq.ParquetFile(handle).iter_batches(batch_size=4096):
-                rows = batch.to_pylist()
-                self._inc("prior-index-rows", len(rows))
-                yield from map(prior_from_row, rows)
+    def process(self, element: tuple[int, Iterable[str]]) -> Iterator[PriorDoc]:
+        for path in element[1]:
+            with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+                for batch in pq.ParquetFile(handle).iter_batches(batch_size=4096):
+                    rows = batch.to_pylist()
+                    self._inc("prior-index-rows", len(rows))
+                    yield from map(prior_from_row, rows)
 
 
 class ReadPriorIndex(beam.PTransform):
@@ -398,9 +411,4 @@ class ReadPriorIndex(beam.PTransform):
         self._files = list(files)
 
     def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection:
-        return (
-            pbegin
-            | "IndexFiles" >> _Values(self._files)
-            | "SpreadFiles" >> beam.Reshuffle()
-            | "ReadIndexFiles" >> beam.ParDo(_ReadIndexFileFn())
-        )
+        return pbegin | "IndexFiles" >> _SpreadFiles(self._files) | "ReadIndexFiles" >> beam.ParDo(_ReadIndexFileFn())
