@@ -10,7 +10,7 @@ from transforms.failures import is_internal_error
 from transforms.records import Document, Rejected
 from transforms.write.accounting import accounting_problems
 
-__all__ = ["file_items", "document_items", "rejected_items", "cluster_items", "build_stats", "render_stats"]
+__all__ = ["stats_items", "file_items", "document_items", "rejected_items", "cluster_items", "build_stats", "render_stats"]
 
 
 def file_items(element: tuple[str, int]) -> Iterator[tuple[tuple[str, str], int]]:
@@ -34,6 +34,19 @@ def cluster_items(row: dict) -> Iterator[tuple[tuple[str, str], int]]:
     if row["representative_run_date"] is not None:
         # Incremental mode: this run's documents in a cluster an earlier run's document leads.
         yield ("duplicates_of_earlier_runs", ""), row["size"] - 1
+
+
+def stats_items(record: tuple | Rejected | dict) -> Iterator[tuple[tuple[str, str], int]]:
+    """The items of a record the stats count, told apart by type: a file's (path, record count), a
+    Rejected row, a cluster row, or an item as it is (those of each Document, `document_items`,
+    taken where the documents are, so that no document crosses a shuffle for its count)."""
+    if isinstance(record, Rejected):
+        return rejected_items(record)
+    if isinstance(record, dict):
+        return cluster_items(record)
+    if isinstance(record[0], tuple):
+        return iter((record,))
+    return file_items(record)
 
 
 def build_stats(items: Iterable[tuple[tuple[str, str], int]]) -> dict:
