@@ -81,14 +81,10 @@ def build_pipeline(
         checked[REJECTED_TAG],
     ) | "AllRejected" >> beam.Flatten()
 
-    tables = {
-        "Documents": documents | "DocumentRows" >> beam.Map(document_row),
-        "Rejected": rejected | "RejectedRows" >> beam.Map(rejected_row),
-        "Clusters": clusters,
-    }
+    tables = {"Documents": documents, "Rejected": rejected, "Clusters": clusters}
     specs = {
-        "Documents": ParquetTable(paths["documents"], DOCUMENT_SCHEMA, partitioned=True),
-        "Rejected": ParquetTable(paths["rejected"], REJECTED_SCHEMA),
+        "Documents": ParquetTable(paths["documents"], DOCUMENT_SCHEMA, partitioned=True, to_row=document_row),
+        "Rejected": ParquetTable(paths["rejected"], REJECTED_SCHEMA, to_row=rejected_row),
         "Clusters": ParquetTable(paths["clusters"], CLUSTER_SCHEMA),
     }
     if incremental:

@@ -56,17 +56,22 @@ def test_a_retried_publish_finds_its_files_in_place(tmp_path):
     assert sorted(rows, key=lambda r: r["doc_key"]) == ROWS
 
 
+def _name_row(name: str) -> dict:
+    return {"name": name}
+
+
 @pytest.mark.parametrize("num_shards", [0, 3])
 def test_tables_published_together_each_get_their_own_rows_and_files(test_pipeline, tmp_path, num_shards):
     other = pa.schema([("name", pa.string())])
     tables = {
         "A": ParquetTable(str(tmp_path / "a"), SCHEMA),
-        "B": ParquetTable(str(tmp_path / "b"), other),
+        "B": ParquetTable(str(tmp_path / "b"), other, to_row=_name_row),  # its records made rows by the writer
         "Empty": ParquetTable(str(tmp_path / "empty"), SCHEMA),
     }
     names = [{"name": f"n{i}"} for i in range(50)]
     with test_pipeline as p:
-        rows = {"A": p | "A" >> beam.Create(ROWS), "B": p | "B" >> beam.Create(names), "Empty": p | "E" >> beam.Create([])}
+        records = {"A": p | "A" >> beam.Create(ROWS), "B": p | "B" >> beam.Create([row["name"] for row in names])}
+        rows = {**records, "Empty": p | "E" >> beam.Create([])}
         rows | WriteParquetTables(tables, OutputConfig(num_shards=num_shards))
     shards = num_shards or 1
     for folder, schema, expected in [("a", SCHEMA, ROWS), ("b", other, names), ("empty", SCHEMA, [])]:
@@ -74,3 +79,15 @@ def test_tables_published_together_each_get_their_own_rows_and_files(test_pipeli
         assert len(files) >= shards and files == [f"part-{i:05d}-of-{len(files):05d}.parquet" for i in range(len(files))]
         written = pq.read_table(tmp_path / folder, schema=schema).to_pylist()
         assert sorted(written, key=str) == sorted(expected, key=str)
+
+
+def test_a_partitioned_tables_records_are_made_rows_before_their_folders_are_chosen(test_pipeline, tmp_path):
+    schema = pa.schema([("doc_key", pa.int64()), ("lang", pa.string())])
+    table = ParquetTable(
+        str(tmp_path / "p"), schema, partitioned=True, to_row=lambda key: {"doc_key": key, "lang": "xy"[key % 2]}
+    )
+    with test_pipeline as p:
+        {"P": p | beam.Create(range(10))} | WriteParquetTables({"P": table}, OutputConfig(partition_by="lang"))
+    assert sorted(f.name for f in (tmp_path / "p").iterdir()) == ["lang=x", "lang=y"]
+    keys = pq.read_table(tmp_path / "p" / "lang=y", schema=pa.schema([("doc_key", pa.int64())])).column("doc_key")
+    assert sorted(keys.to_pylist()) == [1, 3, 5, 7, 9]

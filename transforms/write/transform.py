@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import apache_beam as beam
 import pyarrow as pa
@@ -34,8 +34,15 @@ __all__ = ["ParquetTable", "WriteParquetTables", "WriteParquetRows", "CheckDocum
 _count = get_counter_inc_fn()  # rows written, `written:<table>`
 
 
-def _partitioned(row: dict, columns: tuple[str, ...], shards: int, counter: str) -> tuple[tuple[str, int], dict]:
+def _as_is(row: dict) -> dict:
+    return row
+
+
+def _partitioned(
+    record: object, to_row: Callable[[Any], dict], columns: tuple[str, ...], shards: int, counter: str
+) -> tuple[tuple[str, int], dict]:
     _count(counter)
+    row = to_row(record)
     return (hive_folder(columns, row), row["doc_key"] % shards), row
 
 
@@ -74,34 +81,36 @@ class _WritePartitionFileFn(beam.DoFn):
 
 
 class _WriteBundleFileFn(beam.DoFn):
-    """Rows -> one temporary Parquet file per bundle that has rows, whose path comes out, keyed by
-    its table for `_PublishFilesFn`, when the bundle ends. Each attempt writes a new file: only the
-    paths of committed bundles reach `_PublishFilesFn`, so a retried bundle's rows are published once."""
+    """Records -> their rows in one temporary Parquet file per bundle that has rows, whose path comes
+    out, keyed by its table for `_PublishFilesFn`, when the bundle ends. Each attempt writes a new
+    file: only the paths of committed bundles reach `_PublishFilesFn`, so a retried bundle's rows are
+    published once."""
 
-    def __init__(self, table: str, temp_folder: str, schema: pa.Schema, config: OutputConfig, counter: str) -> None:
-        self._table = table
+    def __init__(self, name: str, table: ParquetTable, temp_folder: str, config: OutputConfig) -> None:
+        self._name = name
+        self._to_row = table.to_row
         self._temp_folder = temp_folder
-        self._schema = schema
+        self._schema = table.schema
         self._config = config
-        self._counter = counter
+        self._counter = _counter_name(table)
 
     def start_bundle(self) -> None:
         self._path = ""
         self._handle: BinaryIO | None = None
         self._writer: ParquetRowWriter | None = None
 
-    def process(self, row: dict) -> None:
+    def process(self, record: object) -> None:
         if self._writer is None:
             self._path = f"{self._temp_folder}/{uuid.uuid4().hex}.parquet"
             self._handle, self._writer = _open_writer(self._path, self._schema, self._config)
-        self._writer.write(row)
+        self._writer.write(self._to_row(record))
         _count(self._counter)
 
     def finish_bundle(self) -> Iterator[WindowedValue]:
         if self._writer is not None:
             with self._handle:
                 self._writer.close()
-            yield GlobalWindows.windowed_value((self._table, self._path))
+            yield GlobalWindows.windowed_value((self._name, self._path))
 
 
 class _WriteShardFileFn(beam.DoFn):
@@ -119,30 +128,33 @@ class _WriteShardFileFn(beam.DoFn):
 
 
 class _RoundRobinFn(beam.DoFn):
-    """Row -> (shard, row), the shards taken in turn from a random one per bundle (as Beam's own
-    sharded writes do), each row counted."""
+    """Record -> (shard, its row), the shards taken in turn from a random one per bundle (as Beam's
+    own sharded writes do), each row counted."""
 
-    def __init__(self, shards: int, counter: str) -> None:
+    def __init__(self, table: ParquetTable, shards: int) -> None:
+        self._to_row = table.to_row
         self._shards = shards
-        self._counter = counter
+        self._counter = _counter_name(table)
 
     def start_bundle(self) -> None:
         self._next = random.randrange(self._shards)
 
-    def process(self, row: dict) -> Iterator[tuple[int, dict]]:
+    def process(self, record: object) -> Iterator[tuple[int, dict]]:
         _count(self._counter)
         self._next = (self._next + 1) % self._shards
-        yield self._next, row
+        yield self._next, self._to_row(record)
 
 
 @dataclass(frozen=True)
 class ParquetTable:
-    """One table of `WriteParquetTables`: its folder, its schema, and whether its files go to the
-    Hive-style folders of `output.partition_by`."""
+    """One table of `WriteParquetTables`: its folder, its schema, whether its files go to the
+    Hive-style folders of `output.partition_by`, and the function that makes each of its records a
+    row (applied by the writing step itself, not by a step of its own before it)."""
 
     folder: str
     schema: pa.Schema
     partitioned: bool = False
+    to_row: Callable[[Any], dict] = _as_is
 
 
 class _PublishFilesFn(beam.DoFn):
@@ -177,8 +189,8 @@ def _no_paths(_: bytes, tables: tuple[str, ...]) -> Iterator[tuple[str, str]]:
 
 
 class _WriteTemporaryFiles(beam.PTransform):
-    """A table's rows -> (table, path) of each temporary file they were written to: a file per bundle,
-    or `num_shards` files (the rows then shuffled to them)."""
+    """A table's records -> (table, path) of each temporary file their rows were written to: a file
+    per bundle, or `num_shards` files (the rows then shuffled to them)."""
 
     def __init__(self, name: str, table: ParquetTable, temp_folder: str, config: OutputConfig) -> None:
         super().__init__()
@@ -187,18 +199,18 @@ class _WriteTemporaryFiles(beam.PTransform):
         self._temp_folder = temp_folder
         self._config = config
 
-    def expand(self, rows: beam.PCollection) -> beam.PCollection:
-        counter = _counter_name(self._table)
-        schema, shards = self._table.schema, self._config.num_shards
+    def expand(self, records: beam.PCollection) -> beam.PCollection:
+        shards = self._config.num_shards
         if shards:
+            schema = self._table.schema
             return (
-                rows
-                | "KeyByShard" >> beam.ParDo(_RoundRobinFn(shards, counter))
+                records
+                | "KeyByShard" >> beam.ParDo(_RoundRobinFn(self._table, shards))
                 | "GroupShards" >> beam.GroupByKey()
                 | "WriteShardFiles" >> beam.ParDo(_WriteShardFileFn(self._name, self._temp_folder, schema, self._config))
             )
-        return rows | "WriteBundleFiles" >> beam.ParDo(
-            _WriteBundleFileFn(self._name, self._temp_folder, schema, self._config, counter)
+        return records | "WriteBundleFiles" >> beam.ParDo(
+            _WriteBundleFileFn(self._name, self._table, self._temp_folder, self._config)
         )
 
 
@@ -217,7 +229,7 @@ class _WritePartitionFiles(beam.PTransform):
         schema = pa.schema([f for f in self._table.schema if f.name not in columns], metadata=self._table.schema.metadata)
         return (
             rows
-            | "KeyByPartition" >> beam.Map(_partitioned, columns, shards, _counter_name(self._table))
+            | "KeyByPartition" >> beam.Map(_partitioned, self._table.to_row, columns, shards, _counter_name(self._table))
             | "GroupPartitions" >> beam.GroupByKey()
             | "WritePartitionFiles" >> beam.ParDo(_WritePartitionFileFn(self._table.folder, schema, self._config, shards))
         )
@@ -228,8 +240,9 @@ def _counter_name(table: ParquetTable) -> str:
 
 
 class WriteParquetTables(beam.PTransform):
-    """{name: rows (dicts matching the table's schema)} -> the paths of the tables' files, each
-    table under its folder as `part-SSSSS-of-NNNNN.parquet` with the configured codec.
+    """{name: records} -> the paths of the tables' files, each table under its folder as
+    `part-SSSSS-of-NNNNN.parquet` with the configured codec, each record made a row (a dict matching
+    the table's schema) by the table's `to_row`: dicts as they are by default.
 
     Each bundle writes its rows to a temporary file, and one step renames the committed ones into
     place at the end, or `num_shards` files when that is set. That step publishes every table at
