@@ -248,9 +248,12 @@ class _LocalRootsFn(beam.DoFn):
                 yield beam.pvalue.TaggedOutput(self.UNCONVERGED_TAG, part)
 
 
-def _finish_on_one_worker(element: tuple[int, Iterable[bytes]], rounds: int, partitions: int) -> Iterator[tuple[int, bytes]]:
+def _finish_on_one_worker(
+    element: tuple[int, Iterable[bytes]], rounds: int, partitions: int
+) -> Iterator[tuple[int, tuple[bytes]]]:
     """All edges of the nodes the rounds left outside a star -> (node, component) rows of their
-    components, packed by the partition of the node."""
+    components, packed by the partition of the node, each payload in a 1-tuple: `_assign` tells them
+    from the local roots' payloads (bytes) by type."""
     edges = _received_rows(element[1])
     roots = min_components(edges)
     logger.info(
@@ -259,15 +262,19 @@ def _finish_on_one_worker(element: tuple[int, Iterable[bytes]], rounds: int, par
         len(roots),
         rounds,
     )
-    return _send(roots, partitions)
+    return ((part, (payload,)) for part, payload in _send(roots, partitions))
 
 
-def _assign(element: tuple[int, dict[str, Iterable[bytes]]]) -> Iterator[tuple[int, int]]:
-    """A partition of (local root, node) rows and of finished (node, component) rows -> (node,
-    component) per node, counted as sent into the join with the documents."""
-    _, grouped = element
-    members = _received_rows(grouped["members"])
-    components = resolve_roots(members, _received_rows(grouped["roots"]))
+def _assign(element: tuple[int, Iterable[bytes | tuple[bytes]]]) -> Iterator[tuple[int, int]]:
+    """A partition of (local root, node) rows (bytes) and of finished (node, component) rows (in
+    1-tuples) -> (node, component) per node, counted as sent into the join with the documents."""
+    members, finished = [], []
+    for payload in element[1]:
+        if isinstance(payload, tuple):
+            finished.append(payload[0])
+        else:
+            members.append(payload)
+    components = resolve_roots(_received_rows(members), _received_rows(finished))
     _sent.inc(len(components))
     return map(tuple, components.tolist())
 
@@ -312,9 +319,12 @@ class ConnectedComponents(beam.PTransform):
             | "GroupUnconverged" >> beam.GroupByKey()
             | "FinishOnOneWorker" >> beam.FlatMap(_finish_on_one_worker, self._rounds, parts)
         )
+        # A Flatten and a GroupByKey, the payloads told apart by type, not a CoGroupByKey (a tagging
+        # step per input and one to collect: three steps, each a few ms of every run's start-up).
         return (
-            {"members": local.members, "roots": finished}
-            | "JoinRoots" >> beam.CoGroupByKey()
+            (local.members, finished)
+            | "RootValues" >> beam.Flatten()
+            | "JoinRoots" >> beam.GroupByKey()
             | "AssignComponents" >> beam.FlatMap(_assign)
         )
 
