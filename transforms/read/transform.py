@@ -347,7 +347,7 @@ class _SpreadFiles(beam.PTransform):
     shuffled so that the reads spread over the workers.
 
     Two steps and a shuffle where `Create`, `MatchAll` and `Reshuffle` take seven steps (each step
-    costs every run about 6 ms of CPU in the FnApiRunner, to build, translate and run). Impulse +
+    costs every run about 5 ms of CPU in the FnApiRunner, to build, translate and run). Impulse +
     FlatMap rather than Create: Beam 2.77's FnApiRunner loses elements of a Create (an SDF read) when
     it runs more than one local worker (bench/fnapi_gbk_repro.py). The driver has checked that each
     pattern matches a file; a file that two patterns match is read once.
