@@ -17,6 +17,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from pipelines.build import output_paths, parquet_files
 from transforms.failures import is_internal_error
+from transforms.tokens import run_bounds
 from transforms.write.parquet import HIVE_NULL
 
 __all__ = ["FinishedRun", "NotARun", "open_run", "reason_stage", "rejected_by_stage"]
@@ -82,8 +83,8 @@ class FinishedRun:
                 for group in range(parquet.num_row_groups):
                     if key is not None:
                         keys = parquet.read_row_group(group, columns=[key]).column(key).to_numpy()
-                        hits = np.flatnonzero(np.isin(keys, wanted))
-                        if not hits.size:
+                        hits = np.isin(keys, wanted)
+                        if not hits.any():
                             continue
                     piece = parquet.read_row_group(group, columns=stored)
                     if key is not None:
@@ -94,11 +95,11 @@ class FinishedRun:
                     yield piece.select(columns)
 
 
-def _rows(table: pa.Table, indices: np.ndarray) -> pa.Table:
-    """The rows of `table` at the sorted `indices`, as slices of their consecutive runs. Not
-    `Table.filter`, whose `pyarrow.compute` costs every run 45 ms to import for its report."""
-    runs = np.split(indices, np.flatnonzero(np.diff(indices) != 1) + 1)
-    return pa.concat_tables([table.slice(int(run[0]), run.size) for run in runs])
+def _rows(table: pa.Table, mask: np.ndarray) -> pa.Table:
+    """The rows of `table` where `mask` is True, as slices of its runs. Not `Table.filter`, whose
+    `pyarrow.compute` costs every run 45 ms to import for its report."""
+    starts, ends = run_bounds(mask)
+    return pa.concat_tables([table.slice(start, end - start) for start, end in zip(starts.tolist(), ends.tolist())])
 
 
 def _concat(pieces, columns: list[str]) -> pa.Table:

@@ -116,15 +116,15 @@ class _WriteBundleFileFn(beam.DoFn):
 class _WriteShardFileFn(beam.DoFn):
     """(shard, rows) -> the rows as one temporary Parquet file, its path (keyed as above)."""
 
-    def __init__(self, table: str, temp_folder: str, schema: pa.Schema, config: OutputConfig) -> None:
-        self._table = table
+    def __init__(self, name: str, table: ParquetTable, temp_folder: str, config: OutputConfig) -> None:
+        self._name = name
+        self._schema = table.schema
         self._temp_folder = temp_folder
-        self._schema = schema
         self._config = config
 
     def process(self, element: tuple[int, Iterable[dict]]) -> Iterator[tuple[str, str]]:
         path = _write_file(f"{self._temp_folder}/{uuid.uuid4().hex}.parquet", element[1], self._schema, self._config)
-        yield self._table, path
+        yield self._name, path
 
 
 class _RoundRobinFn(beam.DoFn):
@@ -202,12 +202,11 @@ class _WriteTemporaryFiles(beam.PTransform):
     def expand(self, records: beam.PCollection) -> beam.PCollection:
         shards = self._config.num_shards
         if shards:
-            schema = self._table.schema
             return (
                 records
                 | "KeyByShard" >> beam.ParDo(_RoundRobinFn(self._table, shards))
                 | "GroupShards" >> beam.GroupByKey()
-                | "WriteShardFiles" >> beam.ParDo(_WriteShardFileFn(self._name, self._temp_folder, schema, self._config))
+                | "WriteShardFiles" >> beam.ParDo(_WriteShardFileFn(self._name, self._table, self._temp_folder, self._config))
             )
         return records | "WriteBundleFiles" >> beam.ParDo(
             _WriteBundleFileFn(self._name, self._table, self._temp_folder, self._config)
@@ -215,20 +214,20 @@ class _WriteTemporaryFiles(beam.PTransform):
 
 
 class _WritePartitionFiles(beam.PTransform):
-    """A table's rows -> their files in the Hive-style folders of `output.partition_by`: `num_shards`
-    files (1 when 0) a partition, split by `doc_key`, each named by its key alone."""
+    """A table's records -> their rows' files in the Hive-style folders of `output.partition_by`:
+    `num_shards` files (1 when 0) a partition, split by `doc_key`, each named by its key alone."""
 
     def __init__(self, table: ParquetTable, config: OutputConfig) -> None:
         super().__init__()
         self._table = table
         self._config = config
 
-    def expand(self, rows: beam.PCollection) -> beam.PCollection:
+    def expand(self, records: beam.PCollection) -> beam.PCollection:
         columns, shards = self._config.partition_columns, self._config.num_shards or 1
         # the partition columns are in the folder names, not in the files
         schema = pa.schema([f for f in self._table.schema if f.name not in columns], metadata=self._table.schema.metadata)
         return (
-            rows
+            records
             | "KeyByPartition" >> beam.Map(_partitioned, self._table.to_row, columns, shards, _counter_name(self._table))
             | "GroupPartitions" >> beam.GroupByKey()
             | "WritePartitionFiles" >> beam.ParDo(_WritePartitionFileFn(self._table.folder, schema, self._config, shards))
@@ -261,17 +260,17 @@ class WriteParquetTables(beam.PTransform):
         self._tables = {name: replace(table, folder=table.folder.rstrip("/")) for name, table in tables.items()}
         self._config = config
 
-    def expand(self, rows: dict[str, beam.PCollection]) -> beam.PCollection:
+    def expand(self, records: dict[str, beam.PCollection]) -> beam.PCollection:
         files, temporary, to_publish = [], [], {}
         for name, table in self._tables.items():
             if table.partitioned and self._config.partition_columns:
-                files.append(rows[name] | f"Write{name}" >> _WritePartitionFiles(table, self._config))
+                files.append(records[name] | f"Write{name}" >> _WritePartitionFiles(table, self._config))
                 continue
             temp_folder = f"{table.folder}/_temporary-{uuid.uuid4().hex}"
             to_publish[name] = (table, temp_folder)
-            temporary.append(rows[name] | f"Write{name}" >> _WriteTemporaryFiles(name, table, temp_folder, self._config))
+            temporary.append(records[name] | f"Write{name}" >> _WriteTemporaryFiles(name, table, temp_folder, self._config))
         if to_publish:
-            pipeline = next(iter(rows.values())).pipeline
+            pipeline = next(iter(records.values())).pipeline
             always = pipeline | "Start" >> beam.Impulse() | "NoPaths" >> beam.FlatMap(_no_paths, tuple(to_publish))
             files.append(
                 (*temporary, always)
